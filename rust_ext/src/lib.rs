@@ -1,12 +1,12 @@
 //! The compiled half of rustlette: hot paths of a Starlette-compatible framework.
 //!
-//! Each module holds a plain-Rust core that `cargo test` covers without Python,
-//! and a thin PyO3 wrapper in [`bindings`]. Python code imports
+//! Each top-level module is a plain-Rust core that `cargo test` covers without
+//! Python; [`py`] holds the thin PyO3 wrappers. Python code imports
 //! `rustlette._rust`; users import `rustlette.*` and never this module directly.
 
 pub mod query;
 
-mod bindings;
+mod py;
 
 use pyo3::prelude::*;
 
@@ -14,6 +14,6 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _rust(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    module.add_function(wrap_pyfunction!(bindings::parse_query_string, module)?)?;
+    module.add_function(wrap_pyfunction!(py::query::parse_query_string, module)?)?;
     Ok(())
 }

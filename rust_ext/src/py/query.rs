@@ -1,4 +1,4 @@
-//! The Python-facing functions: convert arguments, call a core once, convert back.
+//! The Python face of [`crate::query`].
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
