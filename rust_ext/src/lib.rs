@@ -4,7 +4,9 @@
 //! Python; [`py`] holds the thin PyO3 wrappers. Python code imports
 //! `rustlette._rust`; users import `rustlette.*` and never this module directly.
 
+pub mod json;
 pub mod query;
+pub mod router;
 
 mod py;
 
@@ -14,6 +16,8 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _rust(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    module.add_function(wrap_pyfunction!(py::json::encode_json, module)?)?;
     module.add_function(wrap_pyfunction!(py::query::parse_query_string, module)?)?;
+    module.add_class::<py::router::RouteTable>()?;
     Ok(())
 }

@@ -1,4 +1,6 @@
 //! The Python-facing functions, one file per core module. Each converts its
 //! arguments, calls the core once, and maps the core's errors to Python exceptions.
 
+pub mod json;
 pub mod query;
+pub mod router;
