@@ -1,0 +1,1164 @@
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import itertools
+import re
+import sys
+import traceback
+import types
+import warnings
+from collections.abc import Awaitable, Callable, Collection, Generator, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
+from enum import Enum
+from re import Pattern
+from typing import Any, TypeVar
+
+from rustlette._exception_handler import wrap_app_handling_exceptions
+from rustlette._utils import get_route_path, is_async_callable, parse_host_header
+from rustlette.concurrency import run_in_threadpool
+from rustlette._rust import RouteTable
+from rustlette.convertors import (
+    CONVERTOR_TYPES,
+    Convertor,
+    FloatConvertor,
+    IntegerConvertor,
+    PathConvertor,
+    StringConvertor,
+    UUIDConvertor,
+)
+from rustlette.datastructures import URL, Headers, URLPath
+from rustlette.exceptions import HTTPException, StarletteDeprecationWarning
+from rustlette.middleware import Middleware
+from rustlette.middleware.body_limit import RequestBodyLimitMiddleware
+from rustlette.requests import Request
+from rustlette.responses import PlainTextResponse, RedirectResponse, Response
+from rustlette.types import ASGIApp, Lifespan, Receive, Scope, Send
+from rustlette.websockets import WebSocket, WebSocketClose
+
+
+class NoMatchFound(Exception):
+    """Raised by `url_path_for()` and `url_for()` when no route has the given name and parameters."""
+
+    def __init__(self, name: str, path_params: dict[str, Any]) -> None:
+        params = ", ".join(list(path_params.keys()))
+        super().__init__(f'No route exists for name "{name}" and params "{params}".')
+
+
+class Match(Enum):
+    """The result of matching a route against a scope: none, path only (wrong method), or full."""
+
+    NONE = 0
+    PARTIAL = 1
+    FULL = 2
+
+
+def request_response(
+    func: Callable[[Request], Awaitable[Response] | Response],
+) -> ASGIApp:
+    """Turn an endpoint `func(request) -> response` into an ASGI app.
+
+    A plain function runs in the thread pool. Exceptions from the endpoint and from
+    sending its response go to the exception handlers in the scope.
+    """
+    endpoint: Callable[[Request], Awaitable[Response]]
+    if is_async_callable(func):
+        endpoint = func
+    else:
+        endpoint = functools.partial(run_in_threadpool, func)  # type: ignore[assignment, call-arg]
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+
+        async def respond(scope: Scope, receive: Receive, send: Send) -> None:
+            response = await endpoint(request)
+            await response(scope, receive, send)
+
+        await wrap_app_handling_exceptions(respond, request)(scope, receive, send)
+
+    return app
+
+
+def websocket_session(
+    func: Callable[[WebSocket], Awaitable[None]],
+) -> ASGIApp:
+    """Turn a coroutine function `func(websocket)` into an ASGI app."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        session = WebSocket(scope, receive=receive, send=send)
+
+        async def run_session(scope: Scope, receive: Receive, send: Send) -> None:
+            await func(session)
+
+        await wrap_app_handling_exceptions(run_session, session)(scope, receive, send)
+
+    return app
+
+
+def get_name(endpoint: Callable[..., Any]) -> str:
+    """Return the default route name for `endpoint`: its `__name__`, or its class name."""
+    return getattr(endpoint, "__name__", endpoint.__class__.__name__)
+
+
+def replace_params(
+    path: str,
+    param_convertors: dict[str, Convertor[Any]],
+    path_params: dict[str, str],
+) -> tuple[str, dict[str, str]]:
+    """Fill the `{name}` placeholders of a path format from `path_params`.
+
+    Consumes the parameters it uses from `path_params` and returns the filled path with
+    the parameters that are left. Placeholders without a value stay in the path.
+    """
+    if not path_params:
+        return path, path_params
+
+    # split() with one capture group alternates literal text and parameter names.
+    parts = PARAM_FORMAT_REGEX.split(path)
+    for index in range(1, len(parts), 2):
+        key = parts[index]
+        if key in path_params:
+            parts[index] = param_convertors[key].to_string(path_params.pop(key))
+        else:
+            parts[index] = "{" + key + "}"
+    return "".join(parts), path_params
+
+
+# A parameter in a route path, with an optional convertor: "{id}" or "{id:int}".
+PARAM_REGEX = re.compile("{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?}")
+# A parameter in a path format, which no longer carries the convertor: "{id}".
+PARAM_FORMAT_REGEX = re.compile("{([a-zA-Z_][a-zA-Z0-9_]*)}")
+
+
+def compile_path(
+    path: str,
+) -> tuple[Pattern[str], str, dict[str, Convertor[Any]]]:
+    """Compile a route path or a host pattern into (regex, format, convertors).
+
+    A string that does not start with "/" is a host pattern. For "/users/{id:int}":
+
+    regex:      re.compile("^/users/(?P<id>[0-9]+)$")
+    format:     "/users/{id}"
+    convertors: {"id": IntegerConvertor()}
+    """
+    is_host = not path.startswith("/")
+
+    path_regex = "^"
+    path_format = ""
+    duplicated_params: set[str] = set()
+    param_convertors: dict[str, Convertor[Any]] = {}
+
+    idx = 0
+    for match in PARAM_REGEX.finditer(path):
+        param_name, convertor_type = match.groups("str")
+        convertor_type = convertor_type.lstrip(":")
+        assert convertor_type in CONVERTOR_TYPES, f"Unknown path convertor '{convertor_type}'"
+        convertor = CONVERTOR_TYPES[convertor_type]
+
+        literal = path[idx : match.start()]
+        path_regex += re.escape(literal) + f"(?P<{param_name}>{convertor.regex})"
+        path_format += literal + "{%s}" % param_name
+
+        if param_name in param_convertors:
+            duplicated_params.add(param_name)
+        param_convertors[param_name] = convertor
+        idx = match.end()
+
+    if duplicated_params:
+        names = ", ".join(sorted(duplicated_params))
+        ending = "s" if len(duplicated_params) > 1 else ""
+        raise ValueError(f"Duplicated param name{ending} {names} at path {path}")
+
+    tail = path[idx:]
+    if is_host and not tail.endswith("]"):
+        # Host.matches() compares the Host header without its port, so a port in the
+        # pattern must not be part of the regex. The format keeps it for URL building.
+        # A trailing "]" closes an IPv6 literal, whose colons are not a port.
+        path_regex += re.escape(tail.rsplit(":", 1)[0]) + "$"
+    else:
+        path_regex += re.escape(tail) + "$"
+    path_format += tail
+
+    # Host names are case-insensitive (RFC 9110, section 4.2.3), paths are not.
+    flags = re.IGNORECASE if is_host else 0
+    return re.compile(path_regex, flags), path_format, param_convertors
+
+
+def _unwrap_partial(endpoint: Any) -> Any:
+    while isinstance(endpoint, functools.partial):
+        endpoint = endpoint.func
+    return endpoint
+
+
+def _is_plain_endpoint(endpoint: Any) -> bool:
+    # Functions and methods take a request or a websocket. Anything else, such as a
+    # class or an instance with `__call__`, is treated as an ASGI app.
+    handler = _unwrap_partial(endpoint)
+    return inspect.isfunction(handler) or inspect.ismethod(handler)
+
+
+def _convert_params(param_convertors: dict[str, Convertor[Any]], matched: dict[str, str]) -> dict[str, Any]:
+    return {key: param_convertors[key].convert(value) for key, value in matched.items()}
+
+
+# Each change that can alter how a router matches takes a new number from this
+# counter: a mutation of a route list, or an assignment to a matching attribute of
+# a route. Numbers never repeat, so a route index built from a list at version N is
+# stale as soon as the list's version is anything else.
+_next_version = itertools.count(1).__next__
+
+# The version of the route attributes that matching reads. A router compares it
+# with the one its route index was built at, because a route can change while it
+# sits in the list (FastAPI assigns `path_regex` after copying a `Mount`).
+_route_attribute_version = _next_version()
+
+# Attributes that `matches()` or the route index reads. Assigning one of them on
+# any route makes every router rebuild its index on its next request.
+_MATCHING_ATTRIBUTES = frozenset(
+    {
+        "__class__",
+        "_base_app",
+        "app",
+        "endpoint",
+        "host",
+        "host_regex",
+        "matches",
+        "methods",
+        "param_convertors",
+        "path",
+        "path_format",
+        "path_regex",
+        "routes",
+    }
+)
+
+
+def _bump_route_attribute_version() -> None:
+    global _route_attribute_version
+    _route_attribute_version = _next_version()
+
+
+class BaseRoute:
+    """The interface a router uses: match a scope, build URLs, handle a request."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name in _MATCHING_ATTRIBUTES:
+            _bump_route_attribute_version()
+
+    def __delattr__(self, name: str) -> None:
+        super().__delattr__(name)
+        if name in _MATCHING_ATTRIBUTES:
+            _bump_route_attribute_version()
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        raise NotImplementedError()  # pragma: no cover
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        raise NotImplementedError()  # pragma: no cover
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError()  # pragma: no cover
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the route as an ASGI app of its own, without a router around it.
+
+        A scope that does not match gets a 404 response, or a close for a websocket.
+        """
+        match, child_scope = self.matches(scope)
+        if match is Match.NONE:
+            if scope["type"] == "http":
+                response = PlainTextResponse("Not Found", status_code=404)
+                await response(scope, receive, send)
+            elif scope["type"] == "websocket":  # pragma: no branch
+                websocket_close = WebSocketClose()
+                await websocket_close(scope, receive, send)
+            return
+
+        scope.update(child_scope)
+        await self.handle(scope, receive, send)
+
+
+class Route(BaseRoute):
+    """An HTTP route: a path pattern, the methods it accepts, and its endpoint."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        methods: Collection[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+        middleware: Sequence[Middleware] | None = None,
+        max_body_size: int | None = None,
+    ) -> None:
+        assert path.startswith("/"), "Routed paths must start with '/'"
+        self.path = path
+        self.endpoint = endpoint
+        self.name = get_name(endpoint) if name is None else name
+        self.include_in_schema = include_in_schema
+
+        if _is_plain_endpoint(endpoint):
+            self.app = request_response(endpoint)
+            if methods is None:
+                methods = ["GET"]
+        else:
+            self.app = endpoint
+
+        if middleware is not None:
+            for cls, args, kwargs in reversed(middleware):
+                self.app = cls(self.app, *args, **kwargs)
+        if max_body_size is not None:
+            self.app = RequestBodyLimitMiddleware(self.app, max_body_size=max_body_size)
+
+        # None means any method. An ASGI endpoint without `methods` accepts them all.
+        if methods is None:
+            self.methods = None
+        else:
+            self.methods = {method.upper() for method in methods}
+            if "GET" in self.methods:
+                self.methods.add("HEAD")
+
+        self.path_regex, self.path_format, self.param_convertors = compile_path(path)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        # Subclasses that skip __init__ (FastAPI's APIRoute) set only path_regex,
+        # param_convertors, endpoint and methods, so this reads nothing else.
+        if scope["type"] == "http":
+            match = self.path_regex.match(get_route_path(scope))
+            if match:
+                path_params: dict[str, Any] = dict(scope.get("path_params", {}))
+                path_params.update(_convert_params(self.param_convertors, match.groupdict()))
+                child_scope = {"endpoint": self.endpoint, "path_params": path_params}
+                if self.methods and scope["method"] not in self.methods:
+                    return Match.PARTIAL, child_scope
+                return Match.FULL, child_scope
+        return Match.NONE, {}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        if name != self.name or set(path_params) != set(self.param_convertors):
+            raise NoMatchFound(name, path_params)
+
+        path, remaining_params = replace_params(self.path_format, self.param_convertors, path_params)
+        assert not remaining_params
+        return URLPath(path=path, protocol="http")
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.methods and scope["method"] not in self.methods:
+            headers = {"Allow": ", ".join(self.methods)}
+            # Inside an application the exception handlers build the 405 response.
+            if "app" in scope:
+                raise HTTPException(status_code=405, headers=headers)
+            response = PlainTextResponse("Method Not Allowed", status_code=405, headers=headers)
+            await response(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    def __eq__(self, other: Any) -> bool:
+        return (
+            isinstance(other, Route)
+            and self.path == other.path
+            and self.endpoint == other.endpoint
+            and self.methods == other.methods
+        )
+
+    def __repr__(self) -> str:
+        methods = sorted(self.methods or [])
+        return f"{self.__class__.__name__}(path={self.path!r}, name={self.name!r}, methods={methods!r})"
+
+
+class WebSocketRoute(BaseRoute):
+    """A WebSocket route: a path pattern and its endpoint."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        name: str | None = None,
+        middleware: Sequence[Middleware] | None = None,
+    ) -> None:
+        assert path.startswith("/"), "Routed paths must start with '/'"
+        self.path = path
+        self.endpoint = endpoint
+        self.name = get_name(endpoint) if name is None else name
+
+        if _is_plain_endpoint(endpoint):
+            self.app = websocket_session(endpoint)
+        else:
+            self.app = endpoint
+
+        if middleware is not None:
+            for cls, args, kwargs in reversed(middleware):
+                self.app = cls(self.app, *args, **kwargs)
+
+        self.path_regex, self.path_format, self.param_convertors = compile_path(path)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "websocket":
+            match = self.path_regex.match(get_route_path(scope))
+            if match:
+                path_params: dict[str, Any] = dict(scope.get("path_params", {}))
+                path_params.update(_convert_params(self.param_convertors, match.groupdict()))
+                return Match.FULL, {"endpoint": self.endpoint, "path_params": path_params}
+        return Match.NONE, {}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        if name != self.name or set(path_params) != set(self.param_convertors):
+            raise NoMatchFound(name, path_params)
+
+        path, remaining_params = replace_params(self.path_format, self.param_convertors, path_params)
+        assert not remaining_params
+        return URLPath(path=path, protocol="websocket")
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, WebSocketRoute) and self.path == other.path and self.endpoint == other.endpoint
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(path={self.path!r}, name={self.name!r})"
+
+
+class Mount(BaseRoute):
+    """A path prefix that hands everything below it to a sub-application or a list of routes."""
+
+    def __init__(
+        self,
+        path: str,
+        app: ASGIApp | None = None,
+        routes: Sequence[BaseRoute] | None = None,
+        name: str | None = None,
+        *,
+        middleware: Sequence[Middleware] | None = None,
+        max_body_size: int | None = None,
+    ) -> None:
+        assert path == "" or path.startswith("/"), "Routed paths must start with '/'"
+        assert app is not None or routes is not None, "Either 'app=...', or 'routes=' must be specified"
+        self.path = path.rstrip("/")
+        if app is not None:
+            self._base_app: ASGIApp = app
+        else:
+            self._base_app = Router(routes=routes)
+        self.app = self._base_app
+        if middleware is not None:
+            for cls, args, kwargs in reversed(middleware):
+                self.app = cls(self.app, *args, **kwargs)
+        if max_body_size is not None:
+            self.app = RequestBodyLimitMiddleware(self.app, max_body_size=max_body_size)
+        self.name = name
+        self.path_regex, self.path_format, self.param_convertors = compile_path(self.path + "/{path:path}")
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The routes of the mounted app, or an empty list when it has none."""
+        return getattr(self._base_app, "routes", [])
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] in ("http", "websocket"):  # pragma: no branch
+            root_path = scope.get("root_path", "")
+            route_path = get_route_path(scope)
+            match = self.path_regex.match(route_path)
+            if match:
+                matched_params = _convert_params(self.param_convertors, match.groupdict())
+                remaining_path = "/" + matched_params.pop("path")
+                matched_path = route_path[: -len(remaining_path)]
+                path_params: dict[str, Any] = dict(scope.get("path_params", {}))
+                path_params.update(matched_params)
+                child_scope = {
+                    "path_params": path_params,
+                    # The outermost mount records the root path the server gave, and
+                    # nested mounts inherit it unchanged. Request.url_for() builds
+                    # absolute paths from it while root_path grows with each mount.
+                    "app_root_path": scope.get("app_root_path", root_path),
+                    "root_path": root_path + matched_path,
+                    "endpoint": self.app,
+                }
+                return Match.FULL, child_scope
+        return Match.NONE, {}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        if self.name is not None and name == self.name and "path" in path_params:
+            # The mount itself, with `path` as the part below it.
+            path_params["path"] = path_params["path"].lstrip("/")
+            path, remaining_params = replace_params(self.path_format, self.param_convertors, path_params)
+            if not remaining_params:
+                return URLPath(path=path)
+        elif self.name is None or name.startswith(self.name + ":"):
+            # A route inside the mount, named "<mount name>:<route name>", or just
+            # "<route name>" when the mount has no name.
+            remaining_name = name if self.name is None else name[len(self.name) + 1 :]
+            # The mount's own `{path}` placeholder becomes empty, but a `path`
+            # argument still belongs to the inner route.
+            path_kwarg = path_params.get("path")
+            path_params["path"] = ""
+            path_prefix, remaining_params = replace_params(self.path_format, self.param_convertors, path_params)
+            if path_kwarg is not None:
+                remaining_params["path"] = path_kwarg
+            for route in self.routes or []:
+                try:
+                    url = route.url_path_for(remaining_name, **remaining_params)
+                except NoMatchFound:
+                    continue
+                return URLPath(path=path_prefix.rstrip("/") + str(url), protocol=url.protocol)
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, Mount) and self.path == other.path and self.app == other.app
+
+    def __repr__(self) -> str:
+        name = self.name or ""
+        return f"{self.__class__.__name__}(path={self.path!r}, name={name!r}, app={self.app!r})"
+
+
+class Host(BaseRoute):
+    """A host name pattern that hands matching requests to an app, whatever their path."""
+
+    def __init__(self, host: str, app: ASGIApp, name: str | None = None) -> None:
+        assert not host.startswith("/"), "Host must not start with '/'"
+        self.host = host
+        self.app = app
+        self.name = name
+        self.host_regex, self.host_format, self.param_convertors = compile_path(host)
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The routes of the app, or an empty list when it has none."""
+        return getattr(self.app, "routes", [])
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] in ("http", "websocket"):  # pragma: no branch
+            headers = Headers(scope=scope)
+            parsed_host = parse_host_header(headers.get("host"))
+            if parsed_host is None:
+                return Match.NONE, {}
+
+            match = self.host_regex.match(parsed_host.host.lower())
+            if match:
+                path_params: dict[str, Any] = dict(scope.get("path_params", {}))
+                path_params.update(_convert_params(self.param_convertors, match.groupdict()))
+                return Match.FULL, {"path_params": path_params, "endpoint": self.app}
+        return Match.NONE, {}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        if self.name is not None and name == self.name and "path" in path_params:
+            # The host itself, with `path` as the URL path on it.
+            path = path_params.pop("path")
+            host, remaining_params = replace_params(self.host_format, self.param_convertors, path_params)
+            if not remaining_params:
+                return URLPath(path=path, host=host)
+        elif self.name is None or name.startswith(self.name + ":"):
+            remaining_name = name if self.name is None else name[len(self.name) + 1 :]
+            host, remaining_params = replace_params(self.host_format, self.param_convertors, path_params)
+            for route in self.routes or []:
+                try:
+                    url = route.url_path_for(remaining_name, **remaining_params)
+                except NoMatchFound:
+                    continue
+                return URLPath(path=str(url), protocol=url.protocol, host=host)
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, Host) and self.host == other.host and self.app == other.app
+
+    def __repr__(self) -> str:
+        name = self.name or ""
+        return f"{self.__class__.__name__}(host={self.host!r}, name={name!r}, app={self.app!r})"
+
+
+_T = TypeVar("_T")
+
+
+class _AsyncLiftContextManager(AbstractAsyncContextManager[_T]):
+    """A synchronous context manager behind the async context manager interface."""
+
+    def __init__(self, cm: AbstractContextManager[_T]):
+        self._cm = cm
+
+    async def __aenter__(self) -> _T:
+        return self._cm.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: types.TracebackType | None,
+    ) -> bool | None:
+        return self._cm.__exit__(exc_type, exc_value, traceback)
+
+
+def _wrap_gen_lifespan_context(
+    lifespan_context: Callable[[Any], Generator[Any, Any, Any]],
+) -> Callable[[Any], AbstractAsyncContextManager[Any]]:
+    cmgr = contextlib.contextmanager(lifespan_context)
+
+    @functools.wraps(cmgr)
+    def wrapper(app: Any) -> _AsyncLiftContextManager[Any]:
+        return _AsyncLiftContextManager(cmgr(app))
+
+    return wrapper
+
+
+class _DefaultLifespan:
+    """The lifespan of a router without one: startup and shutdown do nothing."""
+
+    def __init__(self, router: Router):
+        self._router = router
+
+    async def __aenter__(self) -> None:
+        pass
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        pass
+
+    def __call__(self: _T, app: object) -> _T:
+        return self
+
+
+class _RouteList(list):  # type: ignore[type-arg]
+    """A router's `routes`: a real `list` that takes a new version on every mutation."""
+
+    __slots__ = ("_version",)
+
+    def __init__(self, iterable: Any = (), /) -> None:
+        super().__init__(iterable)
+        self._version = _next_version()
+
+    def _touch(self) -> None:
+        self._version = _next_version()
+
+    def append(self, item: Any, /) -> None:
+        super().append(item)
+        self._touch()
+
+    def extend(self, iterable: Any, /) -> None:
+        try:
+            super().extend(iterable)
+        finally:
+            # A failing iterator may have added some items already.
+            self._touch()
+
+    def insert(self, index: Any, item: Any, /) -> None:
+        super().insert(index, item)
+        self._touch()
+
+    def remove(self, item: Any, /) -> None:
+        super().remove(item)
+        self._touch()
+
+    def pop(self, index: Any = -1, /) -> Any:
+        item = super().pop(index)
+        self._touch()
+        return item
+
+    def clear(self) -> None:
+        super().clear()
+        self._touch()
+
+    def sort(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().sort(*args, **kwargs)
+        finally:
+            self._touch()
+
+    def reverse(self) -> None:
+        super().reverse()
+        self._touch()
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        try:
+            super().__setitem__(index, value)
+        finally:
+            self._touch()
+
+    def __delitem__(self, index: Any) -> None:
+        super().__delitem__(index)
+        self._touch()
+
+    def __iadd__(self, other: Any) -> Any:
+        try:
+            return super().__iadd__(other)
+        finally:
+            self._touch()
+
+    def __imul__(self, count: Any) -> Any:
+        result = super().__imul__(count)
+        self._touch()
+        return result
+
+
+# The regex of each built-in convertor, which the route table recognizes. A
+# convertor of another type, even one registered under a built-in name, makes its
+# route opaque, because its convert() may raise where the table cannot tell.
+_TABLE_CONVERTOR_REGEXES: dict[type[Convertor[Any]], str] = {
+    StringConvertor: StringConvertor.regex,
+    PathConvertor: PathConvertor.regex,
+    IntegerConvertor: IntegerConvertor.regex,
+    FloatConvertor: FloatConvertor.regex,
+    UUIDConvertor: UUIDConvertor.regex,
+}
+
+# `int()` raises ValueError for more digits than sys.get_int_max_str_digits(), and
+# that limit is never below this many digits.
+_INT_DIGITS_CHECK_THRESHOLD = sys.int_info.str_digits_check_threshold
+_overlong_digit_runs: dict[int, Pattern[str]] = {}
+
+
+def _has_overlong_digit_run(route_path: str) -> bool:
+    """Tell whether `int()` would reject a run of ASCII digits in `route_path`."""
+    limit = sys.get_int_max_str_digits()
+    if limit == 0 or len(route_path) <= limit:
+        return False
+    pattern = _overlong_digit_runs.get(limit)
+    if pattern is None:
+        # The lookbehind starts a try only at the first digit of a run, which keeps
+        # the search linear in the length of the path.
+        pattern = re.compile(f"(?<![0-9])[0-9]{{{limit + 1}}}")
+        _overlong_digit_runs[limit] = pattern
+    return pattern.search(route_path) is not None
+
+
+def _uses_table_convertors(path_regex: Pattern[str], param_convertors: Any) -> bool:
+    """Tell whether each group of `path_regex` has a built-in convertor with the same regex.
+
+    Then convert() cannot fail for a value the regex matched, except `int()` on an
+    overlong digit run, which the router checks per request.
+    """
+    if type(param_convertors) is not dict or param_convertors.keys() != path_regex.groupindex.keys():
+        return False
+    for name, convertor in param_convertors.items():
+        regex = _TABLE_CONVERTOR_REGEXES.get(type(convertor))
+        if regex is None or convertor.regex != regex or f"(?P<{name}>{regex})" not in path_regex.pattern:
+            return False
+    return True
+
+
+# The functions as defined here. A class whose `matches` was patched later, on
+# the class itself or through a subclass, no longer uses them.
+_TABLE_MATCHES_KINDS: dict[Any, str] = {
+    Route.matches: "http",
+    WebSocketRoute.matches: "websocket",
+    Mount.matches: "mount",
+}
+
+
+def _describe_route(route: Any) -> tuple[Any, ...] | None:
+    """Return the route table entry for `route`, or None when only its `matches()` can tell.
+
+    A route is described only when its `matches()` is the one that `Route`,
+    `WebSocketRoute` or `Mount` defines, neither its class nor the instance replaces
+    it, and its path uses built-in convertors only.
+    """
+    matches = getattr(type(route), "matches", None)
+    kind = _TABLE_MATCHES_KINDS.get(matches) if isinstance(matches, types.FunctionType) else None
+    if kind is None:
+        return None
+    if "matches" in getattr(route, "__dict__", ()):
+        return None
+
+    # An attribute that is missing or raises makes `matches()` raise too, and only
+    # calling it in declaration order raises at the point where Starlette would.
+    try:
+        path_regex = route.path_regex
+        param_convertors = route.param_convertors
+        # A partial match, which the table reports without calling `matches()`,
+        # puts the endpoint into the child scope.
+        methods, _ = (route.methods, route.endpoint) if kind == "http" else (None, None)
+    except Exception:
+        return None
+    if type(path_regex) is not re.Pattern or type(path_regex.pattern) is not str:
+        return None
+    if not _uses_table_convertors(path_regex, param_convertors):
+        return None
+
+    if kind == "http":
+        return ("http", path_regex, methods)
+    if kind == "mount" and type(param_convertors.get("path")) is not PathConvertor:
+        return None
+    return (kind, path_regex)
+
+
+class _RouteIndex:
+    """A route table built from one version of a router's routes."""
+
+    __slots__ = ("table", "routes", "opaque", "searchable", "route_classes", "list_version", "attribute_version")
+
+    def __init__(self, routes: Sequence[BaseRoute], list_version: int, attribute_version: int) -> None:
+        # Matching indexes this snapshot, so a list that changes during a request
+        # cannot shift the positions that the table returns.
+        self.routes = tuple(routes)
+        entries = [_describe_route(route) for route in self.routes]
+        self.table = RouteTable(entries)
+        self.opaque = self.table.opaque
+        self.searchable = len(self.opaque) < len(self.routes)
+        # The classes of the routes the table matches, with the `matches` each had.
+        # Patching `matches` on a class sets no route attribute, so the router
+        # compares these on every request.
+        classes = {type(route) for route, entry in zip(self.routes, entries) if entry is not None}
+        self.route_classes = tuple((cls, cls.matches) for cls in classes)
+        self.list_version = list_version
+        self.attribute_version = attribute_version
+
+    def is_current(self, routes: _RouteList) -> bool:
+        """Tell whether neither `routes` nor the matching code changed since the build."""
+        if self.list_version != routes._version or self.attribute_version != _route_attribute_version:
+            return False
+        for cls, matches in self.route_classes:
+            if cls.matches is not matches:
+                return False
+        return True
+
+
+_KnownMatches = dict[int, tuple[Match, Scope]]
+
+
+def _scan_routes(
+    routes: Sequence[BaseRoute], scope: Scope, known: _KnownMatches | None = None
+) -> tuple[BaseRoute, Scope] | None:
+    """Find the route for `scope` by calling each route's `matches()` in order.
+
+    Returns the first full match, else the first partial one, else None. `known`
+    holds results of `matches()` calls already made for this scope, by position, so
+    that no route is asked twice.
+    """
+    partial = None
+    for position, route in enumerate(routes):
+        if known is not None and position in known:
+            match, child_scope = known[position]
+        else:
+            match, child_scope = route.matches(scope)
+        if match is Match.FULL:
+            return route, child_scope
+        if match is Match.PARTIAL and partial is None:
+            partial = (route, child_scope)
+    return partial
+
+
+def _any_route_matches(routes: Sequence[BaseRoute], scope: Scope, known: _KnownMatches | None = None) -> bool:
+    """Tell whether some route gives a full or partial match, asking them in order."""
+    for position, route in enumerate(routes):
+        if known is not None and position in known:
+            match = known[position][0]
+        else:
+            match = route.matches(scope)[0]
+        if match is not Match.NONE:
+            return True
+    return False
+
+
+class Router:
+    """A list of routes tried in order, with the lifespan of the app that owns them."""
+
+    # Built on the first request and again after the routes change. A class
+    # attribute, so that a subclass that skips __init__ still routes.
+    _route_index: _RouteIndex | None = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A plain list is wrapped so that its mutations reach the route index. Any
+        # other sequence stays as it is, and the router then tries its routes one
+        # by one on every request.
+        if name == "routes" and type(value) is list:
+            value = _RouteList(value)
+        super().__setattr__(name, value)
+
+    def __init__(
+        self,
+        routes: Sequence[BaseRoute] | None = None,
+        redirect_slashes: bool = True,
+        default: ASGIApp | None = None,
+        # Lifespan[Any], because the router cannot know the type of the application
+        # object that the lifespan receives.
+        lifespan: Lifespan[Any] | None = None,
+        *,
+        middleware: Sequence[Middleware] | None = None,
+        max_body_size: int | None = None,
+    ) -> None:
+        self.routes = [] if routes is None else list(routes)
+        self.redirect_slashes = redirect_slashes
+        self.default = self.not_found if default is None else default
+
+        if lifespan is None:
+            self.lifespan_context: Lifespan[Any] = _DefaultLifespan(self)
+        elif inspect.isasyncgenfunction(lifespan):
+            warnings.warn(
+                "async generator function lifespans are deprecated, "
+                "use an @contextlib.asynccontextmanager function instead",
+                StarletteDeprecationWarning,
+            )
+            self.lifespan_context = asynccontextmanager(lifespan)
+        elif inspect.isgeneratorfunction(lifespan):
+            warnings.warn(
+                "generator function lifespans are deprecated, use an @contextlib.asynccontextmanager function instead",
+                StarletteDeprecationWarning,
+            )
+            self.lifespan_context = _wrap_gen_lifespan_context(lifespan)
+        else:
+            self.lifespan_context = lifespan
+
+        self.middleware_stack = self.app
+        if middleware:
+            for cls, args, kwargs in reversed(middleware):
+                self.middleware_stack = cls(self.middleware_stack, *args, **kwargs)
+        if max_body_size is not None:
+            self.middleware_stack = RequestBodyLimitMiddleware(self.middleware_stack, max_body_size=max_body_size)
+
+    async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send a 404 response, or close the websocket, for a scope that no route matched."""
+        if scope["type"] == "websocket":
+            websocket_close = WebSocketClose()
+            await websocket_close(scope, receive, send)
+            return
+
+        # Inside an application, raise so that its exception handlers build the 404
+        # and users can replace it. A router used without an application sends it itself.
+        if "app" in scope:
+            raise HTTPException(status_code=404)
+        response = PlainTextResponse("Not Found", status_code=404)
+        await response(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        for route in self.routes:
+            try:
+                return route.url_path_for(name, **path_params)
+            except NoMatchFound:
+                pass
+        raise NoMatchFound(name, path_params)
+
+    async def lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the ASGI lifespan protocol around `lifespan_context`.
+
+        A mapping yielded at startup is merged into the lifespan scope's "state", which
+        the server copies into every request scope.
+        """
+        started = False
+        app: Any = scope.get("app")
+        await receive()
+        try:
+            async with self.lifespan_context(app) as maybe_state:
+                if maybe_state is not None:
+                    if "state" not in scope:
+                        raise RuntimeError('The server does not support "state" in the lifespan scope.')
+                    scope["state"].update(maybe_state)
+                await send({"type": "lifespan.startup.complete"})
+                started = True
+                await receive()
+        except BaseException:
+            exc_text = traceback.format_exc()
+            if started:
+                await send({"type": "lifespan.shutdown.failed", "message": exc_text})
+            else:
+                await send({"type": "lifespan.startup.failed", "message": exc_text})
+            raise
+        else:
+            await send({"type": "lifespan.shutdown.complete"})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Dispatch through the router middleware, which ends in `app()`."""
+        await self.middleware_stack(scope, receive, send)
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Hand the scope to the first route that fully matches it."""
+        assert scope["type"] in ("http", "websocket", "lifespan")
+
+        if "router" not in scope:
+            scope["router"] = self
+
+        if scope["type"] == "lifespan":
+            await self.lifespan(scope, receive, send)
+            return
+
+        # A route that matches by path but not by method is used only when no route
+        # matches fully, and its handle() then sends the 405 response.
+        found = self._match_route(scope)
+        if found is not None:
+            route, child_scope = found
+            scope["route"] = route
+            scope.update(child_scope)
+            await route.handle(scope, receive, send)
+            return
+
+        route_path = get_route_path(scope)
+        if scope["type"] == "http" and self.redirect_slashes and route_path != "/":
+            # Redirect to the same path with the trailing slash added or removed,
+            # if some route would take that path.
+            redirect_scope = dict(scope)
+            if route_path.endswith("/"):
+                redirect_scope["path"] = redirect_scope["path"].rstrip("/")
+            else:
+                redirect_scope["path"] = redirect_scope["path"] + "/"
+
+            if self._has_match(redirect_scope):
+                redirect_url = URL(scope=redirect_scope)
+                response = RedirectResponse(url=str(redirect_url))
+                await response(scope, receive, send)
+                return
+
+        await self.default(scope, receive, send)
+
+    def _current_route_index(self) -> _RouteIndex | None:
+        """Return the route index for the current routes, rebuilding a stale one.
+
+        Returns None when `routes` is not a list that reports its changes.
+        """
+        routes = self.routes
+        if type(routes) is not _RouteList:
+            return None
+        index = self._route_index
+        if index is None or not index.is_current(routes):
+            index = _RouteIndex(routes, routes._version, _route_attribute_version)
+            self._route_index = index
+        return index
+
+    def _lookup(self, index: _RouteIndex, scope: Scope) -> tuple[int | None, int | None] | None:
+        """Ask the route table for `(full, partial)`, or return None when it cannot answer.
+
+        It cannot when a value is not a plain `str`, or when the path holds a digit
+        run that `int()` rejects. Starlette then raises ValueError in the first
+        `{name:int}` route that matches the path, even one it would skip as a
+        partial match, and only the ordered scan does the same.
+        """
+        if not index.searchable:
+            return None
+        route_path = get_route_path(scope)
+        scope_type = scope["type"]
+        method = scope.get("method") if scope_type == "http" else None
+        if type(route_path) is not str or (scope_type == "http" and type(method) is not str):
+            return None
+        if len(route_path) > _INT_DIGITS_CHECK_THRESHOLD and _has_overlong_digit_run(route_path):
+            return None
+        return index.table.lookup(route_path, scope_type, method)
+
+    def _match_route(self, scope: Scope) -> tuple[BaseRoute, Scope] | None:
+        """Find the route that Starlette's in-order loop would pick, with its child scope.
+
+        The table gives the first full and partial matches among the routes it
+        describes. Opaque routes declared before the full match are asked in order,
+        and the chosen route's own `matches()` supplies the child scope. A route that
+        answers other than the table predicted, such as one whose `matches()` was
+        patched, sends the request through the plain ordered scan.
+        """
+        index = self._current_route_index()
+        if index is None:
+            return _scan_routes(self.routes, scope)
+        found = self._lookup(index, scope)
+        if found is None:
+            return _scan_routes(index.routes, scope)
+
+        full, partial = found
+        routes = index.routes
+        known: _KnownMatches = {}
+        opaque_partial = None
+        stop = len(routes) if full is None else full
+        for position in index.opaque:
+            if position >= stop:
+                break
+            route = routes[position]
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                return route, child_scope
+            known[position] = (match, child_scope)
+            if match is Match.PARTIAL and opaque_partial is None and (partial is None or position < partial):
+                opaque_partial = (route, child_scope)
+
+        if full is not None:
+            route = routes[full]
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                return route, child_scope
+            known[full] = (match, child_scope)
+            return _scan_routes(routes, scope, known)
+        if opaque_partial is not None:
+            return opaque_partial
+        if partial is not None:
+            route = routes[partial]
+            match, child_scope = route.matches(scope)
+            if match is Match.PARTIAL:
+                return route, child_scope
+            known[partial] = (match, child_scope)
+            return _scan_routes(routes, scope, known)
+        return None
+
+    def _has_match(self, scope: Scope) -> bool:
+        """Tell whether any route gives a full or partial match for `scope`.
+
+        The redirect for a trailing slash uses this. As in Starlette's loop, the
+        routes are asked in order and the first one that matches ends the search.
+        """
+        index = self._current_route_index()
+        if index is None:
+            return _any_route_matches(self.routes, scope)
+        found = self._lookup(index, scope)
+        if found is None:
+            return _any_route_matches(index.routes, scope)
+
+        full, partial = found
+        # The table reports a partial match only when it comes before the full one.
+        first = full if partial is None else partial
+        routes = index.routes
+        known: _KnownMatches = {}
+        stop = len(routes) if first is None else first
+        for position in index.opaque:
+            if position >= stop:
+                break
+            match, child_scope = routes[position].matches(scope)
+            if match is not Match.NONE:
+                return True
+            known[position] = (match, child_scope)
+
+        if first is None:
+            return False
+        match, child_scope = routes[first].matches(scope)
+        if match is not Match.NONE:
+            return True
+        known[first] = (match, child_scope)
+        return _any_route_matches(routes, scope, known)
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, Router) and self.routes == other.routes
+
+    def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:  # pragma: no cover
+        """Append a `Mount` of `app` at `path`."""
+        route = Mount(path, app=app, name=name)
+        self.routes.append(route)
+
+    def host(self, host: str, app: ASGIApp, name: str | None = None) -> None:  # pragma: no cover
+        """Append a `Host` route that sends requests for `host` to `app`."""
+        route = Host(host, app=app, name=name)
+        self.routes.append(route)
+
+    def add_route(
+        self,
+        path: str,
+        endpoint: Callable[[Request], Awaitable[Response] | Response],
+        methods: Collection[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+    ) -> None:  # pragma: no cover
+        """Append a `Route` for `endpoint` at `path`."""
+        route = Route(
+            path,
+            endpoint=endpoint,
+            methods=methods,
+            name=name,
+            include_in_schema=include_in_schema,
+        )
+        self.routes.append(route)
+
+    def add_websocket_route(
+        self,
+        path: str,
+        endpoint: Callable[[WebSocket], Awaitable[None]],
+        name: str | None = None,
+    ) -> None:  # pragma: no cover
+        """Append a `WebSocketRoute` for `endpoint` at `path`."""
+        route = WebSocketRoute(path, endpoint=endpoint, name=name)
+        self.routes.append(route)
