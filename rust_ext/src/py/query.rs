@@ -11,6 +11,7 @@ use crate::query::{self, Encoding};
 /// `str` keeps its non-ASCII characters. A `str` with lone surrogates cannot be
 /// encoded as UTF-8 and raises `UnicodeEncodeError`.
 #[pyfunction]
+#[pyo3(signature = (query, /))]
 pub fn parse_query_string(query: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
     if let Ok(bytes) = query.cast::<PyBytes>() {
         return Ok(query::parse_query_string(bytes.as_bytes(), Encoding::Latin1));
