@@ -13,10 +13,10 @@ class Convertor(Generic[T]):
     regex: ClassVar[str] = ""
 
     def convert(self, value: str) -> T:
-        raise NotImplementedError()  # pragma: no cover
+        raise NotImplementedError  # pragma: no cover
 
     def to_string(self, value: T) -> str:
-        raise NotImplementedError()  # pragma: no cover
+        raise NotImplementedError  # pragma: no cover
 
 
 class StringConvertor(Convertor[str]):
@@ -28,10 +28,11 @@ class StringConvertor(Convertor[str]):
         return value
 
     def to_string(self, value: str) -> str:
-        text = str(value)
-        assert "/" not in text, "May not contain path separators"
-        assert text, "Must not be empty"
-        return text
+        segment = str(value)
+        # Checked in this order, so "/" reports the separator and not emptiness.
+        assert "/" not in segment, "May not contain path separators"
+        assert segment, "Must not be empty"
+        return segment
 
 
 class PathConvertor(Convertor[str]):
@@ -56,6 +57,7 @@ class IntegerConvertor(Convertor[int]):
 
     def to_string(self, value: int) -> str:
         number = int(value)
+        # The regex has no sign, so a negative number would build a path that never matches.
         assert number >= 0, "Negative integers are not supported"
         return str(number)
 
@@ -70,17 +72,26 @@ class FloatConvertor(Convertor[float]):
 
     def to_string(self, value: float) -> str:
         number = float(value)
+        # NaN fails every comparison and -inf is negative, so both are tested
+        # before the sign to get their own messages.
         assert not math.isnan(number), "NaN values are not supported"
         assert not math.isinf(number), "Infinite values are not supported"
         assert number >= 0.0, "Negative floats are not supported"
-        # Fixed-point notation, because the regex above does not accept "1e-07".
-        return f"{number:.20f}".rstrip("0").rstrip(".")
+
+        # Fixed-point notation with 20 decimals, because the regex rejects "1e-07".
+        # Trailing zeros go, and then a bare trailing dot: 2.5 -> "2.5", 3.0 -> "3".
+        digits = format(number, ".20f").rstrip("0")
+        return digits[:-1] if digits.endswith(".") else digits
+
+
+# Five groups of hex digits, 8-4-4-4-12, each hyphen optional.
+_UUID_REGEX = "-?".join(f"[0-9a-fA-F]{{{width}}}" for width in (8, 4, 4, 4, 12))
 
 
 class UUIDConvertor(Convertor[uuid.UUID]):
-    """A UUID in hex digits, with or without its dashes."""
+    """A UUID in hex digits, with or without its hyphens."""
 
-    regex = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+    regex = _UUID_REGEX
 
     def convert(self, value: str) -> uuid.UUID:
         return uuid.UUID(value)
@@ -89,12 +100,17 @@ class UUIDConvertor(Convertor[uuid.UUID]):
         return str(value)
 
 
+# The routing module imports this dict once and register_url_convertor adds to it
+# in place, so the dict object itself is never replaced.
 CONVERTOR_TYPES: dict[str, Convertor[Any]] = {
-    "str": StringConvertor(),
-    "path": PathConvertor(),
-    "int": IntegerConvertor(),
-    "float": FloatConvertor(),
-    "uuid": UUIDConvertor(),
+    name: convertor_class()
+    for name, convertor_class in (
+        ("str", StringConvertor),
+        ("path", PathConvertor),
+        ("int", IntegerConvertor),
+        ("float", FloatConvertor),
+        ("uuid", UUIDConvertor),
+    )
 }
 
 

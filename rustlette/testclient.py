@@ -72,8 +72,7 @@ class _WrapASGI2:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        instance = self.app(scope)
-        await instance(receive, send)
+        await self.app(scope)(receive, send)
 
 
 class _AsyncBackend(TypedDict):
@@ -109,25 +108,22 @@ class WebSocketTestSession:
     ) -> None:
         self.app = app
         self.scope = scope
-        self.accepted_subprotocol = None
         self.portal_factory = portal_factory
+        # Both come from the application's "websocket.accept" message.
+        self.accepted_subprotocol = None
         self.extra_headers = None
 
     def __enter__(self) -> Self:
         with contextlib.ExitStack() as stack:
-            self.portal = portal = stack.enter_context(self.portal_factory())
-            app_future, cancel_scope = portal.start_task(self._run)
-            # On exit the app is cancelled first, and then its outcome is collected,
-            # so an exception the app raised reaches the test.
+            portal = stack.enter_context(self.portal_factory())
+            self.portal = portal
+            app_future, app_cancel_scope = portal.start_task(self._run)
+            # Exit runs these last to first: the client disconnects, the app is
+            # cancelled, and then its outcome is collected, so an exception the app
+            # raised reaches the test.
             stack.callback(app_future.result)
-            stack.callback(portal.call, cancel_scope.cancel)
-
-            self.send({"type": "websocket.connect"})
-            message = self.receive()
-            self._raise_on_close(message)
-            self.accepted_subprotocol = message.get("subprotocol", None)
-            self.extra_headers = message.get("headers", None)
-
+            stack.callback(portal.call, app_cancel_scope.cancel)
+            self._handshake()
             stack.callback(self.close, 1000)
             self.exit_stack = stack.pop_all()
         return self
@@ -135,29 +131,37 @@ class WebSocketTestSession:
     def __exit__(self, *args: Any) -> bool | None:
         return self.exit_stack.__exit__(*args)
 
+    def _handshake(self) -> None:
+        self.send({"type": "websocket.connect"})
+        accept = self.receive()
+        self._raise_on_close(accept)
+        self.accepted_subprotocol = accept.get("subprotocol", None)
+        self.extra_headers = accept.get("headers", None)
+
     async def _run(self, *, task_status: anyio.abc.TaskStatus[anyio.CancelScope]) -> None:
         """Run the application in the portal's event loop for the whole session."""
-        to_client, from_app = anyio.create_memory_object_stream[Message](math.inf)
-        to_app, from_client = anyio.create_memory_object_stream[Message](math.inf)
-        with to_client, from_app, to_app, from_client, anyio.CancelScope() as cancel_scope:
-            self._receive_tx = to_app
-            self._send_rx = from_app
+        # `_receive_tx` and `_send_rx` are the test's ends of the two queues. Test
+        # helpers outside this package read them, so the names stay.
+        app_outbox, self._send_rx = anyio.create_memory_object_stream[Message](math.inf)
+        self._receive_tx, app_inbox = anyio.create_memory_object_stream[Message](math.inf)
+        with app_outbox, self._send_rx, self._receive_tx, app_inbox, anyio.CancelScope() as cancel_scope:
             task_status.started(cancel_scope)
-            await self.app(self.scope, from_client.receive, to_client.send)
-
+            await self.app(self.scope, app_inbox.receive, app_outbox.send)
             # Messages the app sent before returning stay readable until the
             # session exits and cancels this scope.
             await anyio.sleep_forever()
 
     def _raise_on_close(self, message: Message) -> None:
-        message_type = message["type"]
-        if message_type == "websocket.close":
+        kind = message["type"]
+        if kind == "websocket.close":
             raise WebSocketDisconnect(code=message.get("code", 1000), reason=message.get("reason", ""))
-        if message_type != "websocket.http.response.start":
-            return
+        if kind == "websocket.http.response.start":
+            raise self._read_denial_response(message)
 
-        status_code: int = message["status"]
-        headers: list[tuple[bytes, bytes]] = message["headers"]
+    def _read_denial_response(self, start: Message) -> WebSocketDenialResponse:
+        """Collect the body messages that follow a denial response's start message."""
+        status_code: int = start["status"]
+        headers: list[tuple[bytes, bytes]] = start["headers"]
         chunks: list[bytes] = []
         more_body = True
         while more_body:
@@ -165,7 +169,7 @@ class WebSocketTestSession:
             assert body_message["type"] == "websocket.http.response.body"
             chunks.append(body_message["body"])
             more_body = body_message.get("more_body", False)
-        raise WebSocketDenialResponse(status_code=status_code, headers=headers, content=b"".join(chunks))
+        return WebSocketDenialResponse(status_code=status_code, headers=headers, content=b"".join(chunks))
 
     def send(self, message: Message) -> None:
         self.portal.call(self._receive_tx.send, message)
@@ -177,11 +181,12 @@ class WebSocketTestSession:
         self.send({"type": "websocket.receive", "bytes": data})
 
     def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
-        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        encoded = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        # Any mode other than "text" sends a binary frame, without validation.
         if mode == "text":
-            self.send({"type": "websocket.receive", "text": text})
+            self.send({"type": "websocket.receive", "text": encoded})
         else:
-            self.send({"type": "websocket.receive", "bytes": text.encode("utf-8")})
+            self.send({"type": "websocket.receive", "bytes": encoded.encode("utf-8")})
 
     def close(self, code: int = 1000, reason: str | None = None) -> None:
         self.send({"type": "websocket.disconnect", "code": code, "reason": reason})
@@ -189,22 +194,22 @@ class WebSocketTestSession:
     def receive(self) -> Message:
         return self.portal.call(self._send_rx.receive)
 
-    def receive_text(self) -> str:
+    def _receive_data(self) -> Message:
         message = self.receive()
         self._raise_on_close(message)
-        return cast(str, message["text"])
+        return message
+
+    def receive_text(self) -> str:
+        return cast(str, self._receive_data()["text"])
 
     def receive_bytes(self) -> bytes:
-        message = self.receive()
-        self._raise_on_close(message)
-        return cast(bytes, message["bytes"])
+        return cast(bytes, self._receive_data()["bytes"])
 
     def receive_json(self, mode: Literal["text", "binary"] = "text") -> Any:
-        message = self.receive()
-        self._raise_on_close(message)
-        if mode == "text":
-            return json.loads(message["text"])
-        return json.loads(message["bytes"].decode("utf-8"))
+        message = self._receive_data()
+        if mode != "text":
+            return json.loads(message["bytes"].decode("utf-8"))
+        return json.loads(message["text"])
 
 
 class _TestClientResponseStream(httpx.SyncByteStream):
@@ -227,137 +232,153 @@ class _HTTPExchange:
 
     The caller's thread drives it. `run` returns as soon as the response starts, and
     the body is then pulled one "http.response.body" message at a time, because the
-    stream between the two threads has no buffer.
+    queue between the two threads has a buffer size of zero.
     """
 
     def __init__(self, transport: _TestClientTransport, request: httpx.Request, scope: Scope) -> None:
         self.transport = transport
         self.request = request
         self.scope = scope
-        self.request_complete = False
-        self.response_started = False
-        self.body_complete = False
-        self.trailers_expected = False
-        self.trailers: list[tuple[bytes, bytes]] = []
-        self.response_kwargs: dict[str, Any] = {}
-        self.debug_info: dict[str, Any] | None = None
-        self.app_task: Future[None] | None = None
+        self.app_future: Future[None] | None = None
+        self.exit_stack = contextlib.ExitStack()
 
-    async def _create_primitives(self) -> None:
+        # What the application has sent so far.
+        self.request_read = False
+        self.started = False
+        self.status_code = 0
+        self.headers: list[tuple[str, str]] = []
+        self.body_ended = False
+        self.has_trailers = False
+        self.trailers: list[tuple[bytes, bytes]] = []
+        self.debug_info: dict[str, Any] | None = None
+
+    async def _open(self) -> None:
         # anyio's Event and CancelScope take their implementation from the running
         # event loop, so they are created inside it.
-        self.response_available = anyio.Event()
-        self.response_complete = anyio.Event()
-        self.body_tx, self.body_rx = anyio.create_memory_object_stream[tuple[bytes, bool]](0)
+        self.start_or_exit = anyio.Event()
+        self.finished = anyio.Event()
+        self.chunks_in, self.chunks_out = anyio.create_memory_object_stream[tuple[bytes, bool]](0)
         self.cancel_scope = anyio.CancelScope()
 
     def run(self) -> httpx.Response:
         with contextlib.ExitStack() as stack:
-            self.portal = portal = stack.enter_context(self.transport.portal_factory())
-            portal.call(self._create_primitives)
-            stack.callback(self.body_tx.close)
-            stack.callback(self.body_rx.close)
+            self.portal = stack.enter_context(self.transport.portal_factory())
+            self.portal.call(self._open)
+            stack.callback(self.chunks_in.close)
+            stack.callback(self.chunks_out.close)
             stack.push(self._close_app)
-            self.app_task = portal.start_task_soon(self._run_app)
-            portal.call(self.response_available.wait)
+            self.app_future = self.portal.start_task_soon(self._run_app)
+            self.portal.call(self.start_or_exit.wait)
 
-            if self.response_started:
+            if self.started:
+                # The body stream owns the cleanup from here on.
                 self.exit_stack = stack.pop_all()
                 self.transport._open_requests.add(self.abort)
-                self.response_kwargs["stream"] = _TestClientResponseStream(self._iter_body(), self.exit_stack)
-            else:
-                # Closing collects the app's outcome, and raises its exception when
-                # server exceptions are raised.
-                stack.close()
-                if self.transport.raise_server_exceptions:
-                    raise AssertionError("TestClient did not receive any response.")
-                self.response_kwargs = {"status_code": 500, "headers": [], "stream": httpx.ByteStream(b"")}
+                stream = _TestClientResponseStream(self._iter_body(), self.exit_stack)
+                return self._build_response(self.status_code, self.headers, stream)
 
-        response = httpx.Response(**self.response_kwargs, request=self.request)
-        if self.trailers_expected:
+            # The app returned or failed without starting a response. Closing waits
+            # for it, and raises its exception when server exceptions are raised.
+            stack.close()
+        if self.transport.raise_server_exceptions:
+            raise AssertionError("TestClient did not receive any response.")
+        # The status of a start message that failed halfway is discarded.
+        return self._build_response(500, [], httpx.ByteStream(b""))
+
+    def _build_response(
+        self, status_code: int, headers: list[tuple[str, str]], stream: httpx.SyncByteStream
+    ) -> httpx.Response:
+        response = httpx.Response(status_code=status_code, headers=headers, stream=stream, request=self.request)
+        if self.has_trailers:
             # The list fills in while the body is read.
             response.extensions["http.response.trailers"] = self.trailers
-        debug_info = self.debug_info
-        if debug_info is not None:
-            response.extensions["http.response.debug"] = debug_info
-            if "template" in debug_info:
-                response.template = debug_info["template"]  # type: ignore[attr-defined]
-            if "context" in debug_info:
-                response.context = debug_info["context"]  # type: ignore[attr-defined]
+        info = self.debug_info
+        if info is not None:
+            response.extensions["http.response.debug"] = info
+            if "template" in info:
+                response.template = info["template"]  # type: ignore[attr-defined]
+            if "context" in info:
+                response.context = info["context"]  # type: ignore[attr-defined]
         return response
 
     async def _run_app(self) -> None:
         try:
             with self.cancel_scope:
-                async with self.body_tx:
+                # Leaving this block closes the queue, which ends the client's body loop.
+                async with self.chunks_in:
                     await self.transport.app(self.scope, self._receive, self._send)
         finally:
-            self.response_available.set()
+            self.start_or_exit.set()
 
     async def _receive(self) -> Message:
-        if self.request_complete:
-            # The client disconnects only after the response is complete.
-            if not self.response_complete.is_set():
-                await self.response_complete.wait()
-            return {"type": "http.disconnect"}
+        if not self.request_read:
+            body = self.request.read()
+            self.request_read = True
+            return {"type": "http.request", "body": body}
 
-        body = self.request.read()
-        self.request_complete = True
-        return {"type": "http.request", "body": body}
+        # The client disconnects only after the response is complete. The check
+        # comes first because waiting on a set anyio Event still yields to the loop.
+        if not self.finished.is_set():
+            await self.finished.wait()
+        return {"type": "http.disconnect"}
 
     async def _send(self, message: Message) -> None:
-        message_type = message["type"]
-        if message_type == "http.response.start":
-            assert not self.response_started, 'Received multiple "http.response.start" messages.'
-            self.response_kwargs["status_code"] = message["status"]
-            self.response_kwargs["headers"] = [
-                (name.decode(), value.decode()) for name, value in message.get("headers", [])
-            ]
-            self.response_started = True
-            self.trailers_expected = message.get("trailers", False)
-            self.response_available.set()
-
-        elif message_type == "http.response.body":
-            assert self.response_started, 'Received "http.response.body" without "http.response.start".'
-            assert not self.response_complete.is_set(), 'Received "http.response.body" after response completed.'
-            assert not self.body_complete, 'Received "http.response.body" after body completed.'
-            more_body = message.get("more_body", False)
-            ends_response = not more_body and not self.trailers_expected
-            await self.body_tx.send((bytes(message.get("body", b"")), ends_response))
-            if not more_body:
-                self.body_complete = True
-
-        elif message_type == "http.response.trailers":
-            assert self.trailers_expected, 'Received "http.response.trailers" without declaring trailers.'
-            assert self.body_complete, 'Received "http.response.trailers" before body completed.'
-            assert not self.response_complete.is_set(), 'Received "http.response.trailers" after response completed.'
-            self.trailers.extend(message.get("headers", []))
-            if not message.get("more_trailers", False):
-                self.response_complete.set()
-
-        elif message_type == "http.response.debug":
+        kind = message["type"]
+        if kind == "http.response.start":
+            self._on_start(message)
+        elif kind == "http.response.body":
+            await self._on_body(message)
+        elif kind == "http.response.trailers":
+            self._on_trailers(message)
+        elif kind == "http.response.debug":
             self.debug_info = message["info"]
+        # Other message types, such as "http.response.pathsend", are ignored.
 
-    async def _receive_body(self) -> bytes:
-        body, ends_response = await self.body_rx.receive()
-        if ends_response:
-            self.response_complete.set()
-        return body
+    def _on_start(self, message: Message) -> None:
+        assert not self.started, 'Received multiple "http.response.start" messages.'
+        self.status_code = message["status"]
+        self.headers = [(name.decode(), value.decode()) for name, value in message.get("headers", [])]
+        self.started = True
+        self.has_trailers = message.get("trailers", False)
+        self.start_or_exit.set()
+
+    async def _on_body(self, message: Message) -> None:
+        assert self.started, 'Received "http.response.body" without "http.response.start".'
+        assert not self.finished.is_set(), 'Received "http.response.body" after response completed.'
+        assert not self.body_ended, 'Received "http.response.body" after body completed.'
+        more_body = message.get("more_body", False)
+        # The second item is True when this chunk completes the response.
+        is_last = not more_body and not self.has_trailers
+        await self.chunks_in.send((bytes(message.get("body", b"")), is_last))
+        if not more_body:
+            self.body_ended = True
+
+    def _on_trailers(self, message: Message) -> None:
+        assert self.has_trailers, 'Received "http.response.trailers" without declaring trailers.'
+        assert self.body_ended, 'Received "http.response.trailers" before body completed.'
+        assert not self.finished.is_set(), 'Received "http.response.trailers" after response completed.'
+        self.trailers.extend(message.get("headers", []))
+        if not message.get("more_trailers", False):
+            self.finished.set()
+
+    async def _next_chunk(self) -> bytes:
+        chunk, is_last = await self.chunks_out.receive()
+        if is_last:
+            self.finished.set()
+        return chunk
 
     def _iter_body(self) -> Generator[bytes, None, None]:
         # A HEAD response still runs the app to completion but yields no bytes.
         keep_body = self.request.method != "HEAD"
-        while True:
-            try:
-                chunk = self.portal.call(self._receive_body)
-            except anyio.EndOfStream:
-                break
-            if keep_body and chunk:
-                yield chunk
+        with contextlib.suppress(anyio.EndOfStream):
+            while True:
+                chunk = self.portal.call(self._next_chunk)
+                if keep_body and chunk:
+                    yield chunk
         self.exit_stack.close()
 
-    def _cancel_if_incomplete(self) -> None:
-        if not self.response_complete.is_set():
+    def _cancel_unless_finished(self) -> None:
+        if not self.finished.is_set():
             self.cancel_scope.cancel()
 
     def _close_app(
@@ -366,23 +387,24 @@ class _HTTPExchange:
         exc_value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        app_task = self.app_task
-        if app_task is None:
+        app_future = self.app_future
+        if app_future is None:
             # Only reachable when a signal interrupts `start_task_soon`.
             self.portal.call(self.cancel_scope.cancel)
             return
 
         # An app still sending an unread body is cancelled. One that has finished the
         # response, and is running background tasks, is waited for.
-        if not app_task.done():
-            self.portal.call(self._cancel_if_incomplete)
-        wait_futures([app_task])
+        if not app_future.done():
+            self.portal.call(self._cancel_unless_finished)
+        wait_futures([app_future])
         self.transport._open_requests.discard(self.abort)
 
-        if exc_type is None and self.transport.raise_server_exceptions:
-            exception = app_task.exception()
-            if exception is not None:
-                raise exception
+        if exc_type is not None or not self.transport.raise_server_exceptions:
+            return
+        error = app_future.exception()
+        if error is not None:
+            raise error
 
     def abort(self) -> None:
         self.portal.call(self.cancel_scope.cancel)
@@ -403,11 +425,12 @@ class _TestClientTransport(httpx.BaseTransport):
         app_state: dict[str, Any],
     ) -> None:
         self.app = app
+        self.portal_factory = portal_factory
         self.raise_server_exceptions = raise_server_exceptions
         self.root_path = root_path
-        self.portal_factory = portal_factory
-        self.app_state = app_state
         self.client = client
+        self.app_state = app_state
+        # The `abort` of every response whose body is still open.
         self._open_requests: set[Callable[[], None]] = set()
 
     def close(self) -> None:
@@ -417,63 +440,54 @@ class _TestClientTransport(httpx.BaseTransport):
                 stack.callback(self._open_requests.pop())
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        scheme = url.scheme
-        port = url.port
-        if port is None:
-            port = _DEFAULT_PORTS[scheme]
-
-        # httpx sets Host on every request, unless a caller has removed it.
-        headers: list[tuple[bytes, bytes]] = []
-        if "host" not in request.headers:
-            headers.append((b"host", url.netloc))
-        headers.extend((name.lower().encode(), value.encode()) for name, value in request.headers.multi_items())
-
-        # `url.path` is already percent-decoded once, and the scope decodes it again.
-        # For example "/a%2525b" becomes "/a%25b" in httpx and "/a%b" here.
-        path = unquote(url.path)
-        raw_path = url.raw_path.split(b"?", 1)[0]
-        server = [url.raw_host.decode("ascii"), port]
-
-        scope: dict[str, Any]
-        if scheme in {"ws", "wss"}:
-            protocol_header = request.headers.get("sec-websocket-protocol", None)
-            if protocol_header is None:
-                subprotocols: Sequence[str] = []
-            else:
-                subprotocols = [value.strip() for value in protocol_header.split(",")]
-            scope = {
-                "type": "websocket",
-                "path": path,
-                "raw_path": raw_path,
-                "root_path": self.root_path,
-                "scheme": scheme,
-                "query_string": url.query,
-                "headers": headers,
-                "client": self.client,
-                "server": server,
-                "subprotocols": subprotocols,
-                "state": self.app_state.copy(),
-                "extensions": {"websocket.http.response": {}},
-            }
-            raise _Upgrade(WebSocketTestSession(self.app, scope, self.portal_factory))
+        connection = self._connection_scope(request)
+        if request.url.scheme in ("ws", "wss"):
+            raise _Upgrade(WebSocketTestSession(self.app, self._websocket_scope(request, connection), self.portal_factory))
 
         scope = {
             "type": "http",
             "http_version": "1.1",
             "method": request.method,
-            "path": path,
-            "raw_path": raw_path,
-            "root_path": self.root_path,
-            "scheme": scheme,
-            "query_string": url.query,
-            "headers": headers,
-            "client": self.client,
-            "server": server,
+            **connection,
             "extensions": {"http.response.debug": {}, "http.response.trailers": {}},
             "state": self.app_state.copy(),
         }
         return _HTTPExchange(self, request, scope).run()
+
+    def _connection_scope(self, request: httpx.Request) -> dict[str, Any]:
+        """Build the scope keys that HTTP and WebSocket requests share, in ASGI server order."""
+        url = request.url
+        # Looked up even when the URL has a port, so a scheme other than http,
+        # https, ws or wss raises KeyError as in Starlette.
+        default_port = _DEFAULT_PORTS[url.scheme]
+
+        # httpx sets Host on every request, unless a caller has removed it.
+        headers = [] if "host" in request.headers else [(b"host", url.netloc)]
+        headers.extend((name.lower().encode(), value.encode()) for name, value in request.headers.multi_items())
+
+        return {
+            # `url.path` is already percent-decoded once, and the scope decodes it
+            # again: "/a%2525b" becomes "/a%25b" in httpx and "/a%b" here.
+            "path": unquote(url.path),
+            "raw_path": url.raw_path.partition(b"?")[0],
+            "root_path": self.root_path,
+            "scheme": url.scheme,
+            "query_string": url.query,
+            "headers": headers,
+            "client": self.client,
+            "server": [url.raw_host.decode("ascii"), default_port if url.port is None else url.port],
+        }
+
+    def _websocket_scope(self, request: httpx.Request, connection: dict[str, Any]) -> dict[str, Any]:
+        offered = request.headers.get("sec-websocket-protocol", None)
+        subprotocols: Sequence[str] = [] if offered is None else [name.strip() for name in offered.split(",")]
+        return {
+            "type": "websocket",
+            **connection,
+            "subprotocols": subprotocols,
+            "state": self.app_state.copy(),
+            "extensions": {"websocket.http.response": {}},
+        }
 
 
 class TestClient(httpx.Client):
@@ -502,27 +516,24 @@ class TestClient(httpx.Client):
         client: tuple[str, int] = ("testclient", 50000),
     ) -> None:
         self.async_backend = _AsyncBackend(backend=backend, backend_options=backend_options or {})
-        if _is_asgi3(app):
-            asgi_app = app
-        else:
-            asgi_app = _WrapASGI2(cast(ASGI2App, app))
-        self.app = asgi_app
+        self.app = app if _is_asgi3(app) else _WrapASGI2(cast(ASGI2App, app))
         self.app_state: dict[str, Any] = {}
-        transport = _TestClientTransport(
-            self.app,
-            portal_factory=self._portal_factory,
-            raise_server_exceptions=raise_server_exceptions,
-            root_path=root_path,
-            app_state=self.app_state,
-            client=client,
-        )
+
         # A copy, so the caller's mapping does not gain the user-agent entry.
         client_headers = {} if headers is None else headers.copy()
         client_headers.setdefault("user-agent", "testclient")
+
         super().__init__(
             base_url=base_url,
             headers=client_headers,
-            transport=transport,
+            transport=_TestClientTransport(
+                self.app,
+                portal_factory=self._portal_factory,
+                raise_server_exceptions=raise_server_exceptions,
+                root_path=root_path,
+                app_state=self.app_state,
+                client=client,
+            ),
             follow_redirects=follow_redirects,
             cookies=cookies,
         )
@@ -531,11 +542,12 @@ class TestClient(httpx.Client):
     def _portal_factory(self) -> Generator[anyio.from_thread.BlockingPortal, None, None]:
         # Inside `with TestClient(...)` every request shares the lifespan's event loop.
         # Outside it each request starts, and then stops, a loop of its own.
-        if self.portal is not None:
-            yield self.portal
-            return
-        with anyio.from_thread.start_blocking_portal(**self.async_backend) as portal:
-            yield portal
+        shared = self.portal
+        if shared is None:
+            with anyio.from_thread.start_blocking_portal(**self.async_backend) as own:
+                yield own
+        else:
+            yield shared
 
     def request(  # type: ignore[override]
         self,
@@ -592,13 +604,13 @@ class TestClient(httpx.Client):
 
         # A copy of the same mapping type, so a dict keeps dict semantics and the
         # caller's object is left unchanged.
-        headers = kwargs.get("headers")
-        headers = {} if headers is None else headers.copy()
-        headers.setdefault("connection", "upgrade")
-        headers.setdefault("sec-websocket-key", "testserver==")
-        headers.setdefault("sec-websocket-version", "13")
+        caller_headers = kwargs.get("headers")
+        headers = {} if caller_headers is None else caller_headers.copy()
+        handshake = {"connection": "upgrade", "sec-websocket-key": "testserver==", "sec-websocket-version": "13"}
         if subprotocols is not None:
-            headers.setdefault("sec-websocket-protocol", ", ".join(subprotocols))
+            handshake["sec-websocket-protocol"] = ", ".join(subprotocols)
+        for name, value in handshake.items():
+            headers.setdefault(name, value)
         kwargs["headers"] = headers
 
         # The transport raises `_Upgrade` for ws:// URLs, so no response comes back.
@@ -611,23 +623,17 @@ class TestClient(httpx.Client):
 
     def __enter__(self) -> Self:
         with contextlib.ExitStack() as stack:
-            self.portal = portal = stack.enter_context(anyio.from_thread.start_blocking_portal(**self.async_backend))
+            portal = stack.enter_context(anyio.from_thread.start_blocking_portal(**self.async_backend))
+            self.portal = portal
             stack.callback(self._reset_portal)
-
-            # Named from the app's side: the app sends into `stream_send` and
-            # receives from `stream_receive`. None marks the end of the lifespan task.
-            send_channels = anyio.create_memory_object_stream[Message | None](math.inf)
-            receive_channels = anyio.create_memory_object_stream[Message](math.inf)
-            for channel in (*send_channels, *receive_channels):
-                stack.callback(channel.close)
-            self.stream_send = StapledObjectStream(*send_channels)
-            self.stream_receive = StapledObjectStream(*receive_channels)
+            self._open_lifespan_streams(stack)
 
             self.task = portal.start_task_soon(self.lifespan)
             portal.call(self.wait_startup)
-            stack.callback(portal.call, self.wait_shutdown)
 
-            # Open streaming responses are aborted before the shutdown event is sent.
+            # Exit runs these last to first: open streaming responses are aborted,
+            # and then the shutdown event is sent.
+            stack.callback(lambda: portal.call(self.wait_shutdown))
             stack.callback(self._transport.close)
             self.exit_stack = stack.pop_all()
         return self
@@ -637,6 +643,16 @@ class TestClient(httpx.Client):
 
     def _reset_portal(self) -> None:
         self.portal = None
+
+    def _open_lifespan_streams(self, stack: contextlib.ExitStack) -> None:
+        # Named from the app's side: the app sends into `stream_send` and receives
+        # from `stream_receive`. None in `stream_send` marks the end of the lifespan task.
+        app_sends = anyio.create_memory_object_stream[Message | None](math.inf)
+        app_receives = anyio.create_memory_object_stream[Message](math.inf)
+        for stream_end in (*app_sends, *app_receives):
+            stack.callback(stream_end.close)
+        self.stream_send = StapledObjectStream(*app_sends)
+        self.stream_receive = StapledObjectStream(*app_receives)
 
     async def lifespan(self) -> None:
         scope = {"type": "lifespan", "state": self.app_state}
@@ -656,24 +672,18 @@ class TestClient(httpx.Client):
             self.task.result()
         return message
 
-    async def wait_startup(self) -> None:
-        await self.stream_receive.send({"type": "lifespan.startup"})
-        message = await self._receive_lifespan_message()
-        assert message["type"] in (
-            "lifespan.startup.complete",
-            "lifespan.startup.failed",
-        )
-        # After "lifespan.startup.failed" the app is expected to raise, and the next
-        # read re-raises its exception here.
-        if message["type"] == "lifespan.startup.failed":
+    async def _run_lifespan_phase(self, phase: Literal["startup", "shutdown"]) -> None:
+        await self.stream_receive.send({"type": f"lifespan.{phase}"})
+        reply = await self._receive_lifespan_message()
+        failed = f"lifespan.{phase}.failed"
+        assert reply["type"] in (f"lifespan.{phase}.complete", failed)
+        # After a "failed" reply the app is expected to raise, and the next read
+        # re-raises its exception here.
+        if reply["type"] == failed:
             await self._receive_lifespan_message()
 
+    async def wait_startup(self) -> None:
+        await self._run_lifespan_phase("startup")
+
     async def wait_shutdown(self) -> None:
-        await self.stream_receive.send({"type": "lifespan.shutdown"})
-        message = await self._receive_lifespan_message()
-        assert message["type"] in (
-            "lifespan.shutdown.complete",
-            "lifespan.shutdown.failed",
-        )
-        if message["type"] == "lifespan.shutdown.failed":
-            await self._receive_lifespan_message()
+        await self._run_lifespan_phase("shutdown")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 from collections.abc import AsyncIterator, Iterable
@@ -31,28 +32,43 @@ class WebSocketDisconnected(RuntimeError):
     """Use of a WebSocket after its connection is over."""
 
 
-# The messages the application may send in each state, and the state each one leads to.
-# `WebSocket.send` handles the RESPONSE state on its own, because there `more_body`
-# decides whether the denial response continues.
-_SEND_TRANSITIONS: dict[WebSocketState, dict[str, WebSocketState]] = {
-    WebSocketState.CONNECTING: {
-        "websocket.accept": WebSocketState.CONNECTED,
-        "websocket.close": WebSocketState.DISCONNECTED,
-        "websocket.http.response.start": WebSocketState.RESPONSE,
+_CONNECTING = WebSocketState.CONNECTING
+_CONNECTED = WebSocketState.CONNECTED
+_DISCONNECTED = WebSocketState.DISCONNECTED
+_RESPONSE = WebSocketState.RESPONSE
+
+# The ASGI message types each side may pass in each state, mapped to the state that
+# follows. A state missing from a table means that side is finished. The order of
+# the message types is the order the error message lists them in.
+_CLIENT_TRANSITIONS: dict[WebSocketState, dict[str, WebSocketState]] = {
+    _CONNECTING: {"websocket.connect": _CONNECTED},
+    _CONNECTED: {"websocket.receive": _CONNECTED, "websocket.disconnect": _DISCONNECTED},
+}
+_APP_TRANSITIONS: dict[WebSocketState, dict[str, WebSocketState]] = {
+    _CONNECTING: {
+        "websocket.accept": _CONNECTED,
+        "websocket.close": _DISCONNECTED,
+        "websocket.http.response.start": _RESPONSE,
     },
-    WebSocketState.CONNECTED: {
-        "websocket.send": WebSocketState.CONNECTED,
-        "websocket.close": WebSocketState.DISCONNECTED,
-    },
+    _CONNECTED: {"websocket.send": _CONNECTED, "websocket.close": _DISCONNECTED},
+    # The last body message, the one without `more_body`, ends the connection.
+    # `WebSocket.send` makes that change, because it depends on a message field.
+    _RESPONSE: {"websocket.http.response.body": _RESPONSE},
 }
 
-_SEND_EXPECTED: dict[WebSocketState, str] = {
-    WebSocketState.CONNECTING: '"websocket.accept", "websocket.close" or "websocket.http.response.start"',
-    WebSocketState.CONNECTED: '"websocket.send" or "websocket.close"',
-}
+_JSON_MODES = frozenset({"text", "binary"})
 
-_NOT_CONNECTED = 'WebSocket is not connected. Need to call "accept" first.'
-_BAD_JSON_MODE = 'The "mode" argument should be "text" or "binary".'
+
+def _unexpected_message(allowed: Iterable[str], message_type: Any) -> RuntimeError:
+    """Build the error for a message type that is out of order, listing the allowed ones."""
+    quoted = [f'"{name}"' for name in allowed]
+    expected = quoted[-1] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+    return RuntimeError(f"Expected ASGI message {expected}, but got {message_type!r}")
+
+
+def _check_json_mode(mode: str) -> None:
+    if mode not in _JSON_MODES:
+        raise RuntimeError('The "mode" argument should be "text" or "binary".')
 
 
 class WebSocket(HTTPConnection[StateT]):
@@ -63,34 +79,24 @@ class WebSocket(HTTPConnection[StateT]):
         assert scope["type"] == "websocket"
         self._receive = receive
         self._send = send
-        self.client_state = WebSocketState.CONNECTING
-        self.application_state = WebSocketState.CONNECTING
+        self.client_state = _CONNECTING
+        self.application_state = _CONNECTING
 
     async def receive(self) -> Message:
         """
         Receive the next ASGI message from the client, and reject a message that is
         out of order for the connection's current state.
         """
-        state = self.client_state
-        if state == WebSocketState.CONNECTING:
-            message = await self._receive()
-            message_type = message["type"]
-            if message_type != "websocket.connect":
-                raise RuntimeError(f'Expected ASGI message "websocket.connect", but got {message_type!r}')
-            self.client_state = WebSocketState.CONNECTED
-            return message
-
-        if state != WebSocketState.CONNECTED:
+        allowed = _CLIENT_TRANSITIONS.get(self.client_state)
+        if allowed is None:
             raise WebSocketDisconnected('Cannot call "receive" once a disconnect message has been received.')
 
         message = await self._receive()
         message_type = message["type"]
-        if message_type == "websocket.disconnect":
-            self.client_state = WebSocketState.DISCONNECTED
-        elif message_type != "websocket.receive":
-            raise RuntimeError(
-                f'Expected ASGI message "websocket.receive" or "websocket.disconnect", but got {message_type!r}'
-            )
+        next_state = allowed.get(message_type)
+        if next_state is None:
+            raise _unexpected_message(allowed, message_type)
+        self.client_state = next_state
         return message
 
     async def send(self, message: Message) -> None:
@@ -99,33 +105,29 @@ class WebSocket(HTTPConnection[StateT]):
         for the connection's current state.
         """
         state = self.application_state
-        if state == WebSocketState.DISCONNECTED:
+        allowed = _APP_TRANSITIONS.get(state)
+        if allowed is None:
             raise WebSocketDisconnected('Cannot call "send" once a close message has been sent.')
 
         message_type = message["type"]
-        if state == WebSocketState.RESPONSE:
-            if message_type != "websocket.http.response.body":
-                raise RuntimeError(f'Expected ASGI message "websocket.http.response.body", but got {message_type!r}')
-            if not message.get("more_body", False):
-                self.application_state = WebSocketState.DISCONNECTED
-            await self._send(message)
-            return
-
-        next_state = _SEND_TRANSITIONS[state].get(message_type)
+        next_state = allowed.get(message_type)
         if next_state is None:
-            raise RuntimeError(f"Expected ASGI message {_SEND_EXPECTED[state]}, but got {message_type!r}")
+            raise _unexpected_message(allowed, message_type)
+        if state is _RESPONSE and not message.get("more_body", False):
+            next_state = _DISCONNECTED
+        # The state moves before the message goes out, so a close message whose
+        # send fails still counts as sent.
         self.application_state = next_state
 
-        if state == WebSocketState.CONNECTING:
+        if state is not _CONNECTED:
             await self._send(message)
             return
-
         # uvicorn raises `ClientDisconnected`, an OSError, when the socket is already
         # gone. For the application that is an abnormal closure, code 1006.
         try:
             await self._send(message)
         except OSError:
-            self.application_state = WebSocketState.DISCONNECTED
+            self.application_state = _DISCONNECTED
             raise WebSocketDisconnect(code=1006)
 
     async def accept(
@@ -133,9 +135,9 @@ class WebSocket(HTTPConnection[StateT]):
         subprotocol: str | None = None,
         headers: Iterable[tuple[bytes, bytes]] | None = None,
     ) -> None:
-        # An application may accept before reading anything, so consume the
-        # "websocket.connect" message on its behalf.
-        if self.client_state == WebSocketState.CONNECTING:
+        if self.client_state is _CONNECTING:
+            # An application may accept before reading anything, so the
+            # "websocket.connect" message is consumed on its behalf.
             await self.receive()
         await self.send({"type": "websocket.accept", "subprotocol": subprotocol, "headers": headers or []})
 
@@ -143,49 +145,44 @@ class WebSocket(HTTPConnection[StateT]):
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message["code"], message.get("reason"))
 
-    async def _receive_data(self) -> Message:
-        if self.application_state != WebSocketState.CONNECTED:
-            raise WebSocketDisconnected(_NOT_CONNECTED)
+    async def _receive_payload(self) -> Message:
+        """Receive one data message, and raise WebSocketDisconnect if the client closed instead."""
+        if self.application_state is not _CONNECTED:
+            raise WebSocketDisconnected('WebSocket is not connected. Need to call "accept" first.')
         message = await self.receive()
         self._raise_on_disconnect(message)
         return message
 
     async def receive_text(self) -> str:
-        message = await self._receive_data()
-        return cast(str, message["text"])
+        return cast(str, (await self._receive_payload())["text"])
 
     async def receive_bytes(self) -> bytes:
-        message = await self._receive_data()
-        return cast(bytes, message["bytes"])
+        return cast(bytes, (await self._receive_payload())["bytes"])
 
     async def receive_json(self, mode: str = "text") -> Any:
-        if mode not in {"text", "binary"}:
-            raise RuntimeError(_BAD_JSON_MODE)
-        message = await self._receive_data()
-        if mode == "text":
-            return json.loads(message["text"])
-        return json.loads(message["bytes"].decode("utf-8"))
+        _check_json_mode(mode)
+        message = await self._receive_payload()
+        if mode == "binary":
+            return json.loads(message["bytes"].decode("utf-8"))
+        return json.loads(message["text"])
+
+    # The iterators end quietly when the client disconnects. Any other error,
+    # such as invalid JSON, still reaches the caller.
 
     async def iter_text(self) -> AsyncIterator[str]:
-        try:
+        with contextlib.suppress(WebSocketDisconnect):
             while True:
                 yield await self.receive_text()
-        except WebSocketDisconnect:
-            pass
 
     async def iter_bytes(self) -> AsyncIterator[bytes]:
-        try:
+        with contextlib.suppress(WebSocketDisconnect):
             while True:
                 yield await self.receive_bytes()
-        except WebSocketDisconnect:
-            pass
 
     async def iter_json(self) -> AsyncIterator[Any]:
-        try:
+        with contextlib.suppress(WebSocketDisconnect):
             while True:
                 yield await self.receive_json()
-        except WebSocketDisconnect:
-            pass
 
     async def send_text(self, data: str) -> None:
         await self.send({"type": "websocket.send", "text": data})
@@ -194,13 +191,13 @@ class WebSocket(HTTPConnection[StateT]):
         await self.send({"type": "websocket.send", "bytes": data})
 
     async def send_json(self, data: Any, mode: str = "text") -> None:
-        if mode not in {"text", "binary"}:
-            raise RuntimeError(_BAD_JSON_MODE)
-        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        if mode == "text":
-            await self.send({"type": "websocket.send", "text": text})
+        _check_json_mode(mode)
+        # Compact separators and raw non-ASCII characters, the same bytes Starlette sends.
+        encoded = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        if mode == "binary":
+            await self.send({"type": "websocket.send", "bytes": encoded.encode("utf-8")})
         else:
-            await self.send({"type": "websocket.send", "bytes": text.encode("utf-8")})
+            await self.send({"type": "websocket.send", "text": encoded})
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         await self.send({"type": "websocket.close", "code": code, "reason": reason or ""})
@@ -212,6 +209,8 @@ class WebSocket(HTTPConnection[StateT]):
         """
         if "websocket.http.response" not in self.scope.get("extensions", {}):
             raise RuntimeError("The server doesn't support the Websocket Denial Response extension.")
+        # Passing this object's own receive and send keeps the response messages
+        # under the state checks above.
         await response(self.scope, self.receive, self.send)
 
 
