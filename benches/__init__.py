@@ -1,0 +1,1 @@
+"""Benchmarks that compare rustlette with starlette and with bare ASGI apps."""
