@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from rustlette._rust import RouteTable
 
-_GITHUB_ROUTES = Path(__file__).resolve().parents[2] / "shared" / "data" / "github-api-routes.tsv"
+_GITHUB_ROUTES = Path(__file__).resolve().parents[1] / "benches" / "data" / "github-api-routes.tsv"
 
 _UUID = "12345678-1234-1234-1234-123456789abc"
 
