@@ -26,6 +26,63 @@ from rustlette.datastructures import URL, Headers, MutableHeaders
 from rustlette.requests import ClientDisconnect
 from rustlette.types import Message, Receive, Scope, Send
 
+# The ASGI WebSocket Denial Response extension carries an HTTP response to a rejected
+# handshake in the usual HTTP messages, renamed with a `websocket.` prefix.
+_DENIAL_MESSAGE_TYPES = {
+    "http.response.start": "websocket.http.response.start",
+    "http.response.body": "websocket.http.response.body",
+}
+
+# URL delimiters and "%" stay as they are in a Location header, so a URL that is already
+# percent-encoded is not encoded a second time.
+_LOCATION_SAFE_CHARACTERS = ":/%#?=@[]!$&'()*+,;"
+
+_SAMESITE_VALUES = ("strict", "lax", "none")
+
+# Chunks of these types go to the server as they are, and anything else is encoded text.
+_BINARY_CHUNK_TYPES = (bytes, memoryview)
+
+
+def _start_message(status: int, headers: list[tuple[bytes, bytes]]) -> Message:
+    return {"type": "http.response.start", "status": status, "headers": headers}
+
+
+def _body_message(body: bytes | memoryview, more_body: bool) -> Message:
+    return {"type": "http.response.body", "body": body, "more_body": more_body}
+
+
+def _send_raises_on_disconnect(scope: Scope) -> bool:
+    """Return whether the server follows ASGI 2.4 or later, where `send` raises `OSError` once the client is gone.
+
+    Older servers report a disconnect only as a message from `receive`.
+    """
+    version = scope.get("asgi", {}).get("spec_version", "2.0")
+    return tuple(map(int, version.split("."))) >= (2, 4)
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _stop_on_disconnect(
+    transfer: Callable[[], Awaitable[None]], wait_for_disconnect: Callable[[], Awaitable[None]]
+) -> None:
+    """Run `transfer` in a child task and cancel it if `wait_for_disconnect` returns first.
+
+    Whichever side finishes first cancels the other: a finished transfer stops the wait,
+    and a disconnect stops the transfer.
+    """
+    async with create_collapsing_task_group() as task_group:
+
+        async def transfer_then_stop_waiting() -> None:
+            await transfer()
+            task_group.cancel_scope.cancel()
+
+        task_group.start_soon(transfer_then_stop_waiting)
+        await wait_for_disconnect()
+        task_group.cancel_scope.cancel()
+
 
 class Response:
     """An HTTP response with a body that is rendered once, when the response is built."""
@@ -49,52 +106,58 @@ class Response:
         self.init_headers(headers)
 
     def render(self, content: Any) -> bytes | memoryview:
-        """Turn `content` into the body: `None` is empty, and a `str` is encoded with `charset`."""
+        """Convert `content` to the body: `None` is empty, and text is encoded with `charset`."""
+        if isinstance(content, bytes):
+            return content
+        if isinstance(content, str):
+            return content.encode(self.charset)
         if content is None:
             return b""
         if isinstance(content, memoryview):
-            # A contiguous view is sent without a copy, recast to bytes so its length is in bytes.
-            return content.cast("B") if content.c_contiguous else content.tobytes()
-        if isinstance(content, bytes):
-            return content
-        return content.encode(self.charset)  # type: ignore
+            # A strided view has to be copied. A contiguous one is sent without a copy, recast
+            # to unsigned bytes so that its length counts bytes and not items.
+            if not content.c_contiguous:
+                return content.tobytes()
+            return content.cast("B")
+        # Anything else needs an `encode` method, as in Starlette, so an int or a list
+        # raises AttributeError here.
+        return content.encode(self.charset)  # type: ignore[no-any-return]
 
     def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
-        """Build `raw_headers` from `headers`, adding Content-Length and Content-Type unless given."""
-        if headers is None:
-            raw_headers: list[tuple[bytes, bytes]] = []
-            populate_content_length = True
-            populate_content_type = True
-        else:
-            raw_headers = [(key.lower().encode("latin-1"), value.encode("latin-1")) for key, value in headers.items()]
-            names = {name for name, _ in raw_headers}
-            populate_content_length = b"content-length" not in names
-            populate_content_type = b"content-type" not in names
+        """Build `raw_headers` from `headers` and add Content-Length and Content-Type unless given."""
+        raw_headers: list[tuple[bytes, bytes]] = []
+        add_length = add_type = True
+        if headers is not None:
+            for name, value in headers.items():
+                raw_name = name.lower().encode("latin-1")
+                raw_headers.append((raw_name, value.encode("latin-1")))
+                if raw_name == b"content-length":
+                    add_length = False
+                elif raw_name == b"content-type":
+                    add_type = False
 
         # RFC 9110 section 8.6 forbids Content-Length on 1xx and 204 responses. On a 304 it
         # would have to give the size of the full representation, not of the empty body.
         body = getattr(self, "body", None)
-        if (
-            body is not None
-            and populate_content_length
-            and not (self.status_code < 200 or self.status_code in (204, 304))
-        ):
+        if add_length and body is not None and self.status_code >= 200 and self.status_code not in (204, 304):
             raw_headers.append((b"content-length", str(len(body)).encode("latin-1")))
 
-        content_type = self.media_type
-        if content_type is not None and populate_content_type:
-            if content_type.startswith("text/") and "charset=" not in content_type.lower():
-                content_type += "; charset=" + self.charset
-            raw_headers.append((b"content-type", content_type.encode("latin-1")))
+        media_type = self.media_type
+        if add_type and media_type is not None:
+            # A text type without a charset parameter gets the charset `render` encodes with.
+            if media_type.startswith("text/") and "charset=" not in media_type.lower():
+                media_type = media_type + "; charset=" + self.charset
+            raw_headers.append((b"content-type", media_type.encode("latin-1")))
 
         self.raw_headers = raw_headers
 
     @property
     def headers(self) -> MutableHeaders:
-        # The headers wrap `raw_headers` itself, so edits through either one show in both.
-        if not hasattr(self, "_headers"):
-            self._headers = MutableHeaders(raw=self.raw_headers)
-        return self._headers
+        # Built on first use around `raw_headers` itself, so edits through either show in both.
+        headers: MutableHeaders | None = getattr(self, "_headers", None)
+        if headers is None:
+            headers = self._headers = MutableHeaders(raw=self.raw_headers)
+        return headers
 
     def set_cookie(
         self,
@@ -110,39 +173,37 @@ class Response:
         partitioned: bool = False,
     ) -> None:
         """Append a Set-Cookie header. `http.cookies` checks the name and quotes the value."""
-        cookie: http.cookies.BaseCookie[str] = http.cookies.SimpleCookie()
-        cookie[key] = value
-        morsel = cookie[key]
-        if max_age is not None:
-            morsel["max-age"] = max_age
-        if expires is not None:
-            if isinstance(expires, datetime):
-                morsel["expires"] = format_datetime(expires, usegmt=True)
-            else:
-                morsel["expires"] = expires
-        if path is not None:
-            morsel["path"] = path
-        if domain is not None:
-            morsel["domain"] = domain
-        if secure:
-            morsel["secure"] = True
-        if httponly:
-            morsel["httponly"] = True
-        if samesite is not None:
-            assert samesite.lower() in [
-                "strict",
-                "lax",
-                "none",
-            ], "samesite must be either 'strict', 'lax' or 'none'"
-            morsel["samesite"] = samesite
-        if partitioned:
-            # http.cookies supports the Partitioned attribute from Python 3.14 on.
-            if sys.version_info < (3, 14):
-                raise ValueError("Partitioned cookies are only supported in Python 3.14 and above.")  # pragma: no cover
-            morsel["partitioned"] = True  # pragma: no cover
+        jar: http.cookies.BaseCookie[str] = http.cookies.SimpleCookie()
+        jar[key] = value
 
-        cookie_value = cookie.output(header="").strip()
-        self.raw_headers.append((b"set-cookie", cookie_value.encode("latin-1")))
+        # Arguments are checked in Starlette's order, so the same exception wins when
+        # several are wrong.
+        if isinstance(expires, datetime):
+            expires = format_datetime(expires, usegmt=True)
+        if samesite is not None:
+            assert samesite.lower() in _SAMESITE_VALUES, "samesite must be either 'strict', 'lax' or 'none'"
+        if partitioned and sys.version_info < (3, 14):
+            # http.cookies supports the Partitioned attribute from Python 3.14 on.
+            raise ValueError("Partitioned cookies are only supported in Python 3.14 and above.")  # pragma: no cover
+
+        # Flags such as Secure are written by name alone, so a false one is left out like a
+        # `None` value.
+        attributes = (
+            ("max-age", max_age),
+            ("expires", expires),
+            ("path", path),
+            ("domain", domain),
+            ("secure", True if secure else None),
+            ("httponly", True if httponly else None),
+            ("samesite", samesite),
+            ("partitioned", True if partitioned else None),
+        )
+        morsel = jar[key]
+        for name, setting in attributes:
+            if setting is not None:
+                morsel[name] = setting
+
+        self.raw_headers.append((b"set-cookie", morsel.OutputString().strip().encode("latin-1")))
 
     def delete_cookie(
         self,
@@ -168,19 +229,15 @@ class Response:
         )
 
     def _wrap_websocket_denial_send(self, send: Send) -> Send:
-        """Wrap `send` so that the response goes out as a WebSocket denial response.
+        """Wrap `send` so that the response goes out as a WebSocket denial response."""
 
-        The ASGI WebSocket Denial Response extension uses the HTTP message types with a
-        `websocket.` prefix.
-        """
-
-        async def wrapped(message: Message) -> None:
-            message_type = message["type"]
-            if message_type in {"http.response.start", "http.response.body"}:  # pragma: no branch
-                message = {**message, "type": "websocket." + message_type}
+        async def send_as_denial(message: Message) -> None:
+            denial_type = _DENIAL_MESSAGE_TYPES.get(message["type"])
+            if denial_type is not None:
+                message = {**message, "type": denial_type}
             await send(message)
 
-        return wrapped
+        return send_as_denial
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -188,8 +245,9 @@ class Response:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         await send({"type": "http.response.body", "body": self.body})
 
-        if self.background is not None:
-            await self.background()
+        background = self.background
+        if background is not None:
+            await background()
 
 
 class HTMLResponse(Response):
@@ -233,9 +291,7 @@ class RedirectResponse(Response):
         background: BackgroundTask | None = None,
     ) -> None:
         super().__init__(content=b"", status_code=status_code, headers=headers, background=background)
-        # Percent-encode what a Location header cannot carry, but keep URL delimiters and
-        # existing escapes as they are.
-        self.headers["location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;")
+        self.headers["location"] = quote(str(url), safe=_LOCATION_SAFE_CHARACTERS)
 
 
 Content = str | bytes | memoryview
@@ -247,7 +303,7 @@ ContentStream = AsyncContentStream | SyncContentStream
 class StreamingResponse(Response):
     """A response whose body comes from an iterator, sent chunk by chunk as it is produced.
 
-    A sync iterator runs in a worker thread. `str` chunks are encoded with `charset`.
+    A sync iterator runs in worker threads. `str` chunks are encoded with `charset`.
     """
 
     body_iterator: AsyncContentStream
@@ -260,62 +316,37 @@ class StreamingResponse(Response):
         media_type: str | None = None,
         background: BackgroundTask | None = None,
     ) -> None:
-        if isinstance(content, AsyncIterable):
-            self.body_iterator = content
-        else:
-            self.body_iterator = iterate_in_threadpool(content)
+        # A sync iterator could block the event loop between chunks, so threads drive it.
+        self.body_iterator = content if isinstance(content, AsyncIterable) else iterate_in_threadpool(content)
         self.status_code = status_code
-        self.media_type = self.media_type if media_type is None else media_type
+        self.media_type = media_type if media_type is not None else self.media_type
         self.background = background
         self.init_headers(headers)
 
     async def listen_for_disconnect(self, receive: Receive) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
+        await _wait_for_disconnect(receive)
 
     async def stream_response(self, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send(_start_message(self.status_code, self.raw_headers))
         async for chunk in self.body_iterator:
-            if not isinstance(chunk, bytes | memoryview):
-                chunk = chunk.encode(self.charset)
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+            body = chunk if isinstance(chunk, _BINARY_CHUNK_TYPES) else chunk.encode(self.charset)
+            await send(_body_message(body, True))
+        await send(_body_message(b"", False))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            send = self._wrap_websocket_denial_send(send)
-            await self.stream_response(send)
-            if self.background is not None:
-                await self.background()
-            return
-
-        if _asgi_spec_version(scope) >= (2, 4):
-            # From ASGI 2.4 on, `send` raises OSError once the client has gone.
+            await self.stream_response(self._wrap_websocket_denial_send(send))
+        elif _send_raises_on_disconnect(scope):
             try:
                 await self.stream_response(send)
             except OSError:
                 raise ClientDisconnect()
         else:
-            # Older servers report a disconnect only through `receive`, so it is watched
-            # next to the stream, and whichever finishes first cancels the other.
-            async with create_collapsing_task_group() as task_group:
+            await _stop_on_disconnect(partial(self.stream_response, send), partial(self.listen_for_disconnect, receive))
 
-                async def run_then_cancel(func: Callable[[], Awaitable[None]]) -> None:
-                    await func()
-                    task_group.cancel_scope.cancel()
-
-                task_group.start_soon(run_then_cancel, partial(self.stream_response, send))
-                await run_then_cancel(partial(self.listen_for_disconnect, receive))
-
-        if self.background is not None:
-            await self.background()
-
-
-def _asgi_spec_version(scope: Scope) -> tuple[int, ...]:
-    return tuple(map(int, scope.get("asgi", {}).get("spec_version", "2.0").split(".")))
+        background = self.background
+        if background is not None:
+            await background()
 
 
 class MalformedRangeHeader(Exception):
@@ -326,10 +357,69 @@ class MalformedRangeHeader(Exception):
 
 
 class RangeNotSatisfiable(Exception):
-    """A Range header with a range that starts at or after the end of the file, which gets a 416 response."""
+    """A Range header with a range that starts at or past the end of the file.
+
+    `max_size` is the file size, which the 416 response reports.
+    """
 
     def __init__(self, max_size: int) -> None:
         self.max_size = max_size
+
+
+def _guess_media_type(name: str | os.PathLike[str]) -> str:
+    guessed, _encoding = guess_type(name)
+    return guessed or "application/octet-stream"
+
+
+def _content_disposition(disposition_type: str, filename: str) -> str:
+    """Build a Content-Disposition value for `filename`.
+
+    A name that percent-encoding changes, such as one with spaces or non-ASCII letters,
+    goes in the `filename*` parameter of RFC 6266, and any other in `filename`.
+    """
+    encoded = quote(filename)
+    if encoded == filename:
+        return f'{disposition_type}; filename="{filename}"'
+    return f"{disposition_type}; filename*=utf-8''{encoded}"
+
+
+def _make_etag(mtime: float, size: int) -> str:
+    # A change to either the modification time or the size gives a new tag.
+    digest = hashlib.md5(f"{mtime}-{size}".encode(), usedforsecurity=False).hexdigest()
+    return f'"{digest}"'
+
+
+def _parse_byte_range(spec: str, file_size: int) -> tuple[int, int] | None:
+    """Convert one byte-range spec to `(start, end)` with `end` exclusive, or `None` to skip it.
+
+    `"0-9"` gives `(0, 10)`, `"5-"` gives `(5, file_size)` and the suffix `"-3"` gives the
+    last 3 bytes. An end beyond the file is cut to the file size. Specs without a dash, with
+    neither number, or with text that is not a number are skipped.
+    """
+    first, dash, last = spec.partition("-")
+    first = first.strip()
+    last = last.strip()
+    if not dash or not (first or last):
+        return None
+    try:
+        if not first:
+            return max(file_size - int(last), 0), file_size
+        stop = int(last) + 1 if last else file_size
+        return int(first), min(stop, file_size)
+    except ValueError:
+        return None
+
+
+def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sort ranges and join those that overlap or touch: `[(20, 30), (0, 10), (5, 20)]` gives `[(0, 30)]`."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged_start, merged_end = merged[-1]
+            merged[-1] = (merged_start, max(merged_end, end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 class FileResponse(Response):
@@ -340,8 +430,8 @@ class FileResponse(Response):
     """
 
     chunk_size = 64 * 1024
-    # Requests with more ranges than this get the whole file, which bounds the work that
-    # one Range header can cause.
+    # A Range header with more ranges than this gets the whole file, which bounds the work
+    # that one request can cause.
     max_ranges = 100
 
     def __init__(
@@ -358,151 +448,160 @@ class FileResponse(Response):
         self.path = path
         self.status_code = status_code
         self.filename = filename
-        if media_type is None:
-            media_type = guess_type(filename or path)[0] or "application/octet-stream"
-        self.media_type = media_type
+        self.media_type = media_type if media_type is not None else _guess_media_type(filename or path)
         self.background = background
         self.init_headers(headers)
+
         self.headers.setdefault("accept-ranges", "bytes")
-        if self.filename is not None:
-            quoted_filename = quote(self.filename)
-            if quoted_filename != self.filename:
-                # A name that percent-encoding changes, such as one with spaces or non-ASCII
-                # letters, goes in the `filename*` parameter.
-                content_disposition = f"{content_disposition_type}; filename*=utf-8''{quoted_filename}"
-            else:
-                content_disposition = f'{content_disposition_type}; filename="{self.filename}"'
-            self.headers.setdefault("content-disposition", content_disposition)
+        if filename is not None:
+            self.headers.setdefault("content-disposition", _content_disposition(content_disposition_type, filename))
         self.stat_result = stat_result
         if stat_result is not None:
             self.set_stat_headers(stat_result)
 
     def set_stat_headers(self, stat_result: os.stat_result) -> None:
         """Add Content-Length, Last-Modified and ETag from `stat_result`, unless already set."""
-        content_length = str(stat_result.st_size)
-        last_modified = formatdate(stat_result.st_mtime, usegmt=True)
-        # The ETag changes whenever the modification time or the size does.
-        etag_base = str(stat_result.st_mtime) + "-" + str(stat_result.st_size)
-        etag = f'"{hashlib.md5(etag_base.encode(), usedforsecurity=False).hexdigest()}"'
-
-        self.headers.setdefault("content-length", content_length)
-        self.headers.setdefault("last-modified", last_modified)
-        self.headers.setdefault("etag", etag)
+        mtime = stat_result.st_mtime
+        size = stat_result.st_size
+        # All values are computed before any is set, so a failure leaves the headers unchanged.
+        values = (
+            ("content-length", str(size)),
+            ("last-modified", formatdate(mtime, usegmt=True)),
+            ("etag", _make_etag(mtime, size)),
+        )
+        for name, value in values:
+            self.headers.setdefault(name, value)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
-        send_header_only = scope_type == "http" and scope["method"].upper() == "HEAD"
-        send_pathsend = scope_type == "http" and "http.response.pathsend" in scope.get("extensions", {})
+        method = scope["method"].upper() if scope_type == "http" else None
+        head_only = method == "HEAD"
+        pathsend = scope_type == "http" and "http.response.pathsend" in scope.get("extensions", {})
         if scope_type == "websocket":
             send = self._wrap_websocket_denial_send(send)
 
-        if self.stat_result is None:
+        file_size = (await self._stat_file()).st_size
+        range_header = self._requested_range(Headers(scope=scope), method)
+        ranges: list[tuple[int, int]] = []
+        if range_header is not None:
             try:
-                stat_result = await anyio.to_thread.run_sync(os.stat, self.path)
-                self.set_stat_headers(stat_result)
-            except FileNotFoundError:
-                raise RuntimeError(f"File at path {self.path} does not exist.")
-            else:
-                if not stat.S_ISREG(stat_result.st_mode):
-                    raise RuntimeError(f"File at path {self.path} is not a file.")
-        else:
-            stat_result = self.stat_result
-
-        headers = Headers(scope=scope)
-        http_range = headers.get("range")
-        http_if_range = headers.get("if-range")
-
-        # Only a 200 response to GET or HEAD serves ranges, as RFC 9110 section 14.2 defines
-        # Range for GET. If-Range falls back to the whole file when its validator does not match.
-        if (
-            self.status_code != 200
-            or http_range is None
-            or (scope_type == "http" and scope["method"].upper() not in ("GET", "HEAD"))
-            or (http_if_range is not None and not self._should_use_range(http_if_range))
-        ):
-            send_file = partial(self._handle_simple, send, send_header_only, send_pathsend)
-        else:
-            try:
-                ranges = self._parse_range_header(http_range, stat_result.st_size)
+                ranges = self._parse_range_header(range_header, file_size)
             except MalformedRangeHeader as exc:
-                return await PlainTextResponse(exc.content, status_code=400)(scope, receive, send)
+                await PlainTextResponse(exc.content, status_code=400)(scope, receive, send)
+                return
             except RangeNotSatisfiable as exc:
-                response = PlainTextResponse(status_code=416, headers={"Content-Range": f"bytes */{exc.max_size}"})
-                return await response(scope, receive, send)
+                unsatisfiable = {"Content-Range": f"bytes */{exc.max_size}"}
+                await PlainTextResponse(status_code=416, headers=unsatisfiable)(scope, receive, send)
+                return
+            # The pathsend extension sends whole files, so partial content is read here.
+            if ranges:
+                pathsend = False
 
-            # Partial content is read here, so the pathsend extension cannot serve it.
-            if len(ranges) == 0:
-                send_file = partial(self._handle_simple, send, send_header_only, send_pathsend)
-            elif len(ranges) == 1:
-                start, end = ranges[0]
-                send_file = partial(self._handle_single_range, send, start, end, stat_result.st_size, send_header_only)
-                send_pathsend = False
-            else:
-                send_file = partial(self._handle_multiple_ranges, send, ranges, stat_result.st_size, send_header_only)
-                send_pathsend = False
-
-        if scope_type != "http" or send_header_only or send_pathsend or _asgi_spec_version(scope) >= (2, 4):
-            await send_file()
+        transfer = partial(self._send_content, send, ranges, file_size, head_only, pathsend)
+        # Before ASGI 2.4 only `receive` reports that an HTTP client left, so a body read from
+        # the file is raced against it. Header-only and pathsend responses read no file here.
+        if scope_type == "http" and not head_only and not pathsend and not _send_raises_on_disconnect(scope):
+            await _stop_on_disconnect(transfer, partial(_wait_for_disconnect, receive))
         else:
-            # Before ASGI 2.4 a disconnect shows only on `receive`, so it is watched while
-            # the file streams, and stops the transfer.
-            async with create_collapsing_task_group() as task_group:
+            await transfer()
 
-                async def stream_file() -> None:
-                    await send_file()
-                    task_group.cancel_scope.cancel()
+        background = self.background
+        if background is not None:
+            await background()
 
-                task_group.start_soon(stream_file)
-                while True:
-                    if (await receive())["type"] == "http.disconnect":
-                        task_group.cancel_scope.cancel()
-                        break
+    async def _stat_file(self) -> os.stat_result:
+        """Return `stat_result`, or stat the path now and add the headers that depend on it."""
+        if self.stat_result is not None:
+            return self.stat_result
+        try:
+            result = await anyio.to_thread.run_sync(os.stat, self.path)
+            self.set_stat_headers(result)
+        except FileNotFoundError:
+            raise RuntimeError(f"File at path {self.path} does not exist.")
+        if not stat.S_ISREG(result.st_mode):
+            raise RuntimeError(f"File at path {self.path} is not a file.")
+        return result
 
-        if self.background is not None:
-            await self.background()
+    def _requested_range(self, request_headers: Headers, method: str | None) -> str | None:
+        """Return the Range header to serve, or `None` when the whole file is sent."""
+        range_header = request_headers.get("range")
+        if self.status_code != 200 or range_header is None:
+            return None
+        # RFC 9110 section 14.2 defines Range for GET, and HEAD gets the headers GET would.
+        if method is not None and method not in ("GET", "HEAD"):
+            return None
+        if_range = request_headers.get("if-range")
+        if if_range is not None and not self._should_use_range(if_range):
+            return None
+        return range_header
+
+    async def _send_content(
+        self, send: Send, ranges: list[tuple[int, int]], file_size: int, head_only: bool, pathsend: bool
+    ) -> None:
+        """Send the whole file when `ranges` is empty, and a 206 response otherwise."""
+        if not ranges:
+            await self._handle_simple(send, head_only, pathsend)
+        elif len(ranges) > 1:
+            await self._handle_multiple_ranges(send, ranges, file_size, head_only)
+        else:
+            [(start, end)] = ranges
+            await self._handle_single_range(send, start, end, file_size, head_only)
 
     @asynccontextmanager
     async def _open_file(self) -> AsyncIterator[anyio.AsyncFile[bytes]]:
-        file = await anyio.open_file(self.path, mode="rb")
+        handle = await anyio.open_file(self.path, "rb")
         try:
-            yield file
+            yield handle
         finally:
-            # Shielded, so that the file is closed even when a disconnect cancels the transfer.
+            # Shielded, because a disconnect cancels the transfer and the file must still close.
             with anyio.CancelScope(shield=True):
-                await file.aclose()
+                await handle.aclose()
+
+    def _copy_raw_headers_with(self, *replacements: tuple[str, str]) -> list[tuple[bytes, bytes]]:
+        """Return a copy of `raw_headers` with each named header set to the given value."""
+        edited = MutableHeaders(raw=list(self.raw_headers))
+        for name, value in replacements:
+            edited[name] = value
+        return edited.raw
+
+    async def _send_span(self, send: Send, start: int, end: int | None) -> None:
+        """Send the file from `start` up to `end`, or to its end when `end` is `None`.
+
+        A read shorter than `chunk_size` is taken as the end of the file and ends the body.
+        """
+        chunk_size = self.chunk_size
+        position = start
+        async with self._open_file() as file:
+            if start:
+                await file.seek(start)
+            more_body = True
+            while more_body:
+                chunk = await file.read(chunk_size if end is None else min(chunk_size, end - position))
+                position += len(chunk)
+                more_body = len(chunk) == chunk_size and (end is None or position < end)
+                await send(_body_message(chunk, more_body))
 
     async def _handle_simple(self, send: Send, send_header_only: bool, send_pathsend: bool) -> None:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send(_start_message(self.status_code, self.raw_headers))
         if send_header_only:
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await send(_body_message(b"", False))
         elif send_pathsend:
             await send({"type": "http.response.pathsend", "path": str(self.path)})
         else:
-            async with self._open_file() as file:
-                more_body = True
-                while more_body:
-                    chunk = await file.read(self.chunk_size)
-                    more_body = len(chunk) == self.chunk_size
-                    await send({"type": "http.response.body", "body": chunk, "more_body": more_body})
+            await self._send_span(send, 0, None)
 
     async def _handle_single_range(
         self, send: Send, start: int, end: int, file_size: int, send_header_only: bool
     ) -> None:
-        headers = MutableHeaders(raw=list(self.raw_headers))
-        headers["content-range"] = f"bytes {start}-{end - 1}/{file_size}"
-        headers["content-length"] = str(end - start)
-        await send({"type": "http.response.start", "status": 206, "headers": headers.raw})
+        raw_headers = self._copy_raw_headers_with(
+            ("content-range", f"bytes {start}-{end - 1}/{file_size}"),
+            ("content-length", str(end - start)),
+        )
+        await send(_start_message(206, raw_headers))
         if send_header_only:
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await send(_body_message(b"", False))
         else:
-            async with self._open_file() as file:
-                await file.seek(start)
-                more_body = True
-                while more_body:
-                    chunk = await file.read(min(self.chunk_size, end - start))
-                    start += len(chunk)
-                    more_body = len(chunk) == self.chunk_size and start < end
-                    await send({"type": "http.response.body", "body": chunk, "more_body": more_body})
+            await self._send_span(send, start, end)
 
     async def _handle_multiple_ranges(
         self,
@@ -513,41 +612,42 @@ class FileResponse(Response):
     ) -> None:
         # 104 random bits, so the boundary is practically certain not to occur in the file.
         boundary = token_hex(13)
-        content_length, header_generator = self.generate_multipart(
+        content_length, build_part_header = self.generate_multipart(
             ranges, boundary, file_size, self.headers["content-type"]
         )
-        headers = MutableHeaders(raw=list(self.raw_headers))
-        headers["content-type"] = f"multipart/byteranges; boundary={boundary}"
-        headers["content-length"] = str(content_length)
-        await send({"type": "http.response.start", "status": 206, "headers": headers.raw})
+        raw_headers = self._copy_raw_headers_with(
+            ("content-type", f"multipart/byteranges; boundary={boundary}"),
+            ("content-length", str(content_length)),
+        )
+        await send(_start_message(206, raw_headers))
         if send_header_only:
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await send(_body_message(b"", False))
             return
 
+        chunk_size = self.chunk_size
         async with self._open_file() as file:
             for start, end in ranges:
-                await send({"type": "http.response.body", "body": header_generator(start, end), "more_body": True})
+                await send(_body_message(build_part_header(start, end), True))
                 await file.seek(start)
-                while start < end:
-                    chunk = await file.read(min(self.chunk_size, end - start))
+                remaining = end - start
+                while remaining > 0:
+                    chunk = await file.read(min(chunk_size, remaining))
+                    # Content-Length is already sent, so a file that shrank cannot be finished.
                     if not chunk:
                         raise RuntimeError(f"File at path {self.path} is shorter than expected.")
-                    start += len(chunk)
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await send({"type": "http.response.body", "body": b"\r\n", "more_body": True})
-            await send(
-                {
-                    "type": "http.response.body",
-                    "body": f"--{boundary}--".encode("latin-1"),
-                    "more_body": False,
-                }
-            )
+                    remaining -= len(chunk)
+                    await send(_body_message(chunk, True))
+                await send(_body_message(b"\r\n", True))
+            await send(_body_message(f"--{boundary}--".encode("latin-1"), False))
 
     def _should_use_range(self, http_if_range: str) -> bool:
         # A weak validator never matches for If-Range (RFC 9110 section 13.1.5).
         if http_if_range.startswith("W/"):
             return False
-        return http_if_range == self.headers["last-modified"] or http_if_range == self.headers["etag"]
+        headers = self.headers
+        if http_if_range == headers["last-modified"]:
+            return True
+        return http_if_range == headers["etag"]
 
     @classmethod
     def _parse_range_header(cls, http_range: str, file_size: int) -> list[tuple[int, int]]:
@@ -556,71 +656,29 @@ class FileResponse(Response):
         `"bytes=0-9, 5-19"` on a 100-byte file gives `[(0, 20)]`. An empty list means the
         whole file should be sent.
         """
-        try:
-            units, range_ = http_range.split("=", 1)
-        except ValueError:
+        unit, equals, range_set = http_range.partition("=")
+        if not equals:
             raise MalformedRangeHeader()
-
-        if units.strip().lower() != "bytes":
+        if unit.strip().lower() != "bytes":
             raise MalformedRangeHeader("Only support bytes range")
-
-        if range_.count(",") + 1 > cls.max_ranges:
+        if range_set.count(",") >= cls.max_ranges:
             return []
 
-        ranges = cls._parse_ranges(range_, file_size)
-
-        if len(ranges) == 0:
+        ranges = cls._parse_ranges(range_set, file_size)
+        if not ranges:
             raise MalformedRangeHeader("Range header: range must be requested")
-
-        if any(not (0 <= start < file_size) for start, _ in ranges):
+        # A start outside the file is reported (416) before a reversed range (400).
+        if not all(0 <= start < file_size for start, _ in ranges):
             raise RangeNotSatisfiable(file_size)
-
-        if any(start >= end for start, end in ranges):
+        if any(end <= start for start, end in ranges):
             raise MalformedRangeHeader("Range header: start must be less than end")
-
-        if len(ranges) == 1:
-            return ranges
-
-        ranges.sort()
-        merged: list[tuple[int, int]] = [ranges[0]]
-        for start, end in ranges[1:]:
-            last_start, last_end = merged[-1]
-            if start <= last_end:
-                merged[-1] = (last_start, max(last_end, end))
-            else:
-                merged.append((start, end))
-        return merged
+        return _merge_ranges(ranges)
 
     @classmethod
     def _parse_ranges(cls, range_: str, file_size: int) -> list[tuple[int, int]]:
-        """Parse the comma-separated byte ranges of a Range header, skipping invalid ones.
-
-        `"0-9"` gives `(0, 10)`, `"5-"` gives `(5, file_size)` and the suffix range `"-3"`
-        gives the last 3 bytes. An end beyond the file is cut to the file size.
-        """
-        ranges: list[tuple[int, int]] = []
-
-        for part in range_.split(","):
-            part = part.strip()
-            if not part or part == "-" or "-" not in part:
-                continue
-
-            start_str, end_str = part.split("-", 1)
-            start_str = start_str.strip()
-            end_str = end_str.strip()
-
-            try:
-                if start_str:
-                    start = int(start_str)
-                    end = int(end_str) + 1 if end_str and int(end_str) < file_size else file_size
-                else:
-                    start = max(file_size - int(end_str), 0)
-                    end = file_size
-            except ValueError:
-                continue
-            ranges.append((start, end))
-
-        return ranges
+        """Parse the comma-separated specs of a Range header, skipping invalid ones."""
+        parsed = (_parse_byte_range(spec, file_size) for spec in range_.split(","))
+        return [span for span in parsed if span is not None]
 
     def generate_multipart(
         self,
@@ -629,34 +687,24 @@ class FileResponse(Response):
         max_size: int,
         content_type: str,
     ) -> tuple[int, Callable[[int, int], bytes]]:
-        r"""Return the Content-Length of a multipart/byteranges body and a function that builds part headers.
+        """Return the Content-Length of a multipart/byteranges body and a function that builds part headers.
 
-        Each range is sent as a part, and the body ends with the closing boundary:
-
-        ```
-        --{boundary}\r\n
-        Content-Type: {content_type}\r\n
-        Content-Range: bytes {start}-{end - 1}/{max_size}\r\n
-        \r\n
-        {the bytes of the range}\r\n
-        --{boundary}--
-        ```
+        Each range becomes one part: its header, its bytes and a CRLF. The closing boundary
+        `--{boundary}--` ends the body. For the range `(0, 5)` of a 10-byte `text/plain` file
+        and the boundary `b`, the part header is
+        `b"--b\\r\\nContent-Type: text/plain\\r\\nContent-Range: bytes 0-4/10\\r\\n\\r\\n"`.
         """
+        # Part headers differ only in the two numbers of the Content-Range, so everything
+        # around them is formatted once.
+        before_range = f"--{boundary}\r\nContent-Type: {content_type}\r\nContent-Range: bytes "
+        after_range = f"/{max_size}\r\n\r\n"
 
         def build_part_header(start: int, end: int) -> bytes:
-            return (
-                f"--{boundary}\r\n"
-                f"Content-Type: {content_type}\r\n"
-                f"Content-Range: bytes {start}-{end - 1}/{max_size}\r\n"
-                "\r\n"
-            ).encode("latin-1")
+            return f"{before_range}{start}-{end - 1}{after_range}".encode("latin-1")
 
-        # Part headers differ only in the digits of the range, so their length is the
-        # length of one header without its two one-digit numbers, plus the digits.
-        header_size_without_digits = len(build_part_header(0, 1)) - 2
-        content_length = sum(
-            header_size_without_digits + len(str(start)) + len(str(end - 1)) + (end - start) + len(b"\r\n")
-            for start, end in ranges
-        )
-        content_length += len(f"--{boundary}--")
+        # Per part: the fixed text, the dash between the numbers and the CRLF after the data.
+        part_overhead = len(before_range) + len("-") + len(after_range) + len("\r\n")
+        content_length = len(f"--{boundary}--")
+        for start, end in ranges:
+            content_length += part_overhead + len(str(start)) + len(str(end - 1)) + (end - start)
         return content_length, build_part_header
