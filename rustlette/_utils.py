@@ -38,6 +38,9 @@ _HOST_RE = re.compile(
     re.IGNORECASE,
 )
 
+# The largest TCP port, as a string of digits without leading zeros.
+_MAX_PORT = "65535"
+
 
 @dataclass(frozen=True, slots=True)
 class ParsedHost:
@@ -56,9 +59,12 @@ class ParsedHost:
     def is_valid_port(self) -> bool:
         if self.port is None:
             return True
+        # Compared as text, so that a huge digit string never reaches int(). Strings of
+        # equal length that contain only digits sort as their numbers do.
         digits = self.port.lstrip("0")
-        # Check the length first, so that a huge digit string never reaches int().
-        return len(digits) <= 5 and int(digits or "0") <= 65535
+        if len(digits) != len(_MAX_PORT):
+            return len(digits) < len(_MAX_PORT)
+        return digits <= _MAX_PORT
 
 
 @overload
@@ -71,12 +77,17 @@ def is_async_callable(obj: Any) -> TypeIs[AwaitableCallable[Any]]: ...
 
 def is_async_callable(obj: Any) -> Any:
     """Tell whether calling `obj` returns a coroutine, looking through `functools.partial`."""
+    target = _unwrap_partial(obj)
+    if iscoroutinefunction(target):
+        return True
+    # An instance whose class defines `async def __call__`.
+    return callable(target) and iscoroutinefunction(target.__call__)
+
+
+def _unwrap_partial(obj: Any) -> Any:
     while isinstance(obj, functools.partial):
         obj = obj.func
-
-    if iscoroutinefunction(obj):
-        return True
-    return callable(obj) and iscoroutinefunction(obj.__call__)
+    return obj
 
 
 T_co = TypeVar("T_co", covariant=True)
@@ -93,7 +104,10 @@ SupportsAsyncCloseType = TypeVar("SupportsAsyncCloseType", bound=SupportsAsyncCl
 
 
 class AwaitableOrContextManagerWrapper(Generic[SupportsAsyncCloseType]):
-    """An awaitable that can also be used with `async with`, which closes its result on exit."""
+    """An awaitable that can also be used with `async with`, which closes its result on exit.
+
+    `aw` is the wrapped awaitable, and `entered` is its result once the block is entered.
+    """
 
     __slots__ = ("aw", "entered")
 
@@ -104,10 +118,12 @@ class AwaitableOrContextManagerWrapper(Generic[SupportsAsyncCloseType]):
         return self.aw.__await__()
 
     async def __aenter__(self) -> SupportsAsyncCloseType:
-        self.entered = await self.aw
-        return self.entered
+        result = await self.aw
+        self.entered = result
+        return result
 
     async def __aexit__(self, *args: Any) -> None | bool:
+        # Returning None lets an exception from the block propagate.
         await self.entered.close()
         return None
 
@@ -121,11 +137,21 @@ async def create_collapsing_task_group() -> AsyncGenerator[anyio.abc.TaskGroup, 
     except BaseExceptionGroup as group:
         if len(group.exceptions) != 1:
             raise
+        (failure,) = group.exceptions
+        raise failure from _chained_cause(failure)
 
-        exc = group.exceptions[0]
-        # Keep the original cause, or the implicit context unless it was suppressed.
-        context = None if exc.__suppress_context__ else exc.__context__
-        raise exc from exc.__cause__ or context
+
+def _chained_cause(exc: BaseException) -> BaseException | None:
+    """Return what `exc` should name as its cause once re-raised outside its group.
+
+    Re-raising replaces the context with the group, so an implicit context that was shown
+    before becomes the explicit cause. A suppressed context stays hidden.
+    """
+    if exc.__cause__:
+        return exc.__cause__
+    if exc.__suppress_context__:
+        return None
+    return exc.__context__
 
 
 def parse_host_header(host_header: str | None) -> ParsedHost | None:
@@ -139,15 +165,20 @@ def parse_host_header(host_header: str | None) -> ParsedHost | None:
     match = _HOST_RE.fullmatch(host_header)
     if match is None:
         return None
-
     ipv6 = match["ipv6"]
-    if ipv6 is not None:
-        try:
-            IPv6Address(ipv6)
-        except AddressValueError:
-            return None
-
+    if ipv6 is not None and not _is_ipv6_address(ipv6):
+        return None
     return ParsedHost(match["host"], match["port"])
+
+
+def _is_ipv6_address(literal: str) -> bool:
+    # The regular expression accepts any mix of hex digits, colons and dots, which
+    # includes strings that are no IPv6 address, such as `1:::2`.
+    try:
+        IPv6Address(literal)
+    except AddressValueError:
+        return False
+    return True
 
 
 def get_route_path(scope: Scope) -> str:
@@ -158,13 +189,8 @@ def get_route_path(scope: Scope) -> str:
     """
     path: str = scope["path"]
     root_path = scope.get("root_path", "")
-    if not root_path or not path.startswith(root_path):
-        return path
-
-    if path == root_path:
-        return ""
-
-    if path[len(root_path)] == "/":
-        return path[len(root_path) :]
-
+    if root_path and path.startswith(root_path):
+        remainder = path[len(root_path) :]
+        if not remainder or remainder[0] == "/":
+            return remainder
     return path

@@ -2,15 +2,21 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
-from typing import ParamSpec, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, ParamSpec, TypeVar
 
+import anyio
 import anyio.to_thread
 
 from rustlette.exceptions import StarletteDeprecationWarning
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+# Returned by `next()` in the worker thread once the iterator is exhausted. A sentinel is
+# used because StopIteration cannot cross back: asyncio raises TypeError when it is set on
+# a Future, and PEP 479 turns it into RuntimeError inside an async generator.
+_EXHAUSTED: Any = object()
 
 
 async def run_until_first_complete(*args: tuple[Callable, dict]) -> None:  # type: ignore[type-arg]
@@ -21,13 +27,15 @@ async def run_until_first_complete(*args: tuple[Callable, dict]) -> None:  # typ
     )
 
     async with anyio.create_task_group() as task_group:
-
-        async def run_then_cancel(func: Callable[[], Coroutine]) -> None:  # type: ignore[type-arg]
-            await func()
-            task_group.cancel_scope.cancel()
-
         for func, kwargs in args:
-            task_group.start_soon(run_then_cancel, functools.partial(func, **kwargs))
+            # The partial is built here, so that bad kwargs fail before any task starts.
+            call = functools.partial(func, **kwargs)
+            task_group.start_soon(_run_then_cancel, call, task_group.cancel_scope)
+
+
+async def _run_then_cancel(call: Callable[[], Awaitable[Any]], scope: anyio.CancelScope) -> None:
+    await call()
+    scope.cancel()
 
 
 async def run_in_threadpool(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -35,24 +43,11 @@ async def run_in_threadpool(func: Callable[P, T], *args: P.args, **kwargs: P.kwa
     return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs))
 
 
-class _StopIteration(Exception):
-    pass
-
-
-def _next(iterator: Iterator[T]) -> T:
-    # StopIteration cannot be set on an asyncio Future, and in an async generator PEP 479
-    # turns it into RuntimeError, so the worker thread raises another type.
-    try:
-        return next(iterator)
-    except StopIteration:
-        raise _StopIteration
-
-
 async def iterate_in_threadpool(iterator: Iterable[T]) -> AsyncIterator[T]:
     """Iterate a blocking iterable, fetching each item in a worker thread."""
-    as_iterator = iter(iterator)
+    source = iter(iterator)
     while True:
-        try:
-            yield await anyio.to_thread.run_sync(_next, as_iterator)
-        except _StopIteration:
-            break
+        item = await anyio.to_thread.run_sync(next, source, _EXHAUSTED)
+        if item is _EXHAUSTED:
+            return
+        yield item

@@ -4,8 +4,8 @@ import ipaddress
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, MutableMapping, Sequence, ValuesView
 from operator import itemgetter
 from shlex import shlex
-from typing import Any, BinaryIO, Literal, NamedTuple, TypeVar, cast
-from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
+from typing import Any, BinaryIO, Literal, NamedTuple, TypeVar
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from rustlette import _rust
 from rustlette._utils import parse_host_header
@@ -26,6 +26,19 @@ _CovariantValueType = TypeVar("_CovariantValueType", covariant=True)
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
+# The scheme of an absolute URL for each route protocol, over plain and over TLS.
+_SCHEMES_BY_PROTOCOL = {"http": ("http", "https"), "websocket": ("ws", "wss")}
+
+# The `URL.replace` arguments that edit the netloc.
+_NETLOC_FIELDS = frozenset({"hostname", "port", "username", "password"})
+
+# Characters of a decoded path that would start the query or the fragment, or that some
+# clients read as a path separator, with their percent-encoded form.
+_PATH_ESCAPES = (("?", "%3F"), ("#", "%23"), ("\\", "%5C"))
+
+# The name of a header pair or the key of a multidict pair.
+_PAIR_KEY = itemgetter(0)
+
 
 class URL:
     """A URL string with its components parsed on first access."""
@@ -39,18 +52,18 @@ class URL:
         if scope is not None:
             assert not url, 'Cannot set both "url" and "scope".'
             assert not components, 'Cannot set both "scope" and "**components".'
-            url = _build_url_from_scope(scope)
+            url = _url_from_scope(scope)
         elif components:
             assert not url, 'Cannot set both "url" and "**components".'
             url = URL("").replace(**components).components.geturl()
-
         self._url = url
 
     @property
     def components(self) -> SplitResult:
-        if not hasattr(self, "_components"):
-            self._components = urlsplit(self._url)
-        return self._components
+        parts: SplitResult | None = getattr(self, "_components", None)
+        if parts is None:
+            parts = self._components = urlsplit(self._url)
+        return parts
 
     @property
     def scheme(self) -> str:
@@ -98,54 +111,53 @@ class URL:
         `hostname`, `port`, `username` and `password` are merged into a new netloc. A bare
         IPv6 address given as `hostname` gets its brackets.
         """
-        if "username" in kwargs or "password" in kwargs or "hostname" in kwargs or "port" in kwargs:
-            hostname = kwargs.pop("hostname", None)
-            port = kwargs.pop("port", self.port)
-            username = kwargs.pop("username", self.username)
-            password = kwargs.pop("password", self.password)
+        if not _NETLOC_FIELDS.isdisjoint(kwargs):
+            kwargs["netloc"] = self._netloc_with(kwargs)
+        return self.__class__(self.components._replace(**kwargs).geturl())
 
-            if hostname is None:
-                # Keep the current host: drop any userinfo, and the port unless the host
-                # ends with the bracket of an IPv6 literal.
-                hostname = self.netloc.rpartition("@")[2]
-                if hostname and hostname[-1] != "]":
-                    hostname = hostname.rsplit(":", 1)[0]
-            elif ":" in hostname and not hostname.startswith("["):
-                try:
-                    ipaddress.IPv6Address(hostname)
-                except ValueError:
-                    pass
-                else:
-                    hostname = f"[{hostname}]"
+    def _netloc_with(self, changes: dict[str, Any]) -> str:
+        """Pop the netloc fields from `changes` and build a netloc from them and the current parts."""
+        parts = self.components
+        # The current port is parsed even when it is replaced, so a URL with an invalid
+        # port raises ValueError here either way.
+        current_port = parts.port
+        hostname = changes.pop("hostname", None)
+        port = changes.pop("port", current_port)
+        username = changes.pop("username") if "username" in changes else parts.username
+        password = changes.pop("password") if "password" in changes else parts.password
 
-            netloc = hostname
-            if port is not None:
-                netloc += f":{port}"
-            if username is not None:
-                userinfo = username if password is None else f"{username}:{password}"
-                netloc = f"{userinfo}@{netloc}"
+        host = self._host_without_port() if hostname is None else _bracket_ipv6(hostname)
+        netloc = host if port is None else f"{host}:{port}"
+        if username is None:
+            return netloc
+        userinfo = username
+        if password is not None:
+            userinfo += f":{password}"
+        return f"{userinfo}@{netloc}"
 
-            kwargs["netloc"] = netloc
-
-        components = self.components._replace(**kwargs)
-        return self.__class__(components.geturl())
+    def _host_without_port(self) -> str:
+        host = self.netloc.rpartition("@")[2]
+        # A colon starts the port, unless the host is an IPv6 literal given without one.
+        if host.endswith("]"):
+            return host
+        return host.rsplit(":", 1)[0]
 
     def include_query_params(self, **kwargs: Any) -> URL:
-        params = MultiDict(parse_qsl(self.query, keep_blank_values=True))
-        params.update({str(key): str(value) for key, value in kwargs.items()})
-        return self.replace(query=urlencode(params.multi_items()))
+        pairs = parse_qsl(self.query, keep_blank_values=True)
+        added = _string_pairs(kwargs)
+        # A key given here replaces every value it had, and moves to the end.
+        replaced = {key for key, _ in added}
+        kept = [(key, value) for key, value in pairs if key not in replaced]
+        return self.replace(query=urlencode(kept + added))
 
     def replace_query_params(self, **kwargs: Any) -> URL:
-        query = urlencode([(str(key), str(value)) for key, value in kwargs.items()])
-        return self.replace(query=query)
+        return self.replace(query=urlencode(_string_pairs(kwargs)))
 
     def remove_query_params(self, keys: str | Sequence[str]) -> URL:
-        if isinstance(keys, str):
-            keys = [keys]
-        params = MultiDict(parse_qsl(self.query, keep_blank_values=True))
-        for key in keys:
-            params.pop(key, None)
-        return self.replace(query=urlencode(params.multi_items()))
+        pairs = parse_qsl(self.query, keep_blank_values=True)
+        removed = frozenset([keys] if isinstance(keys, str) else keys)
+        kept = [(key, value) for key, value in pairs if key not in removed]
+        return self.replace(query=urlencode(kept))
 
     def __eq__(self, other: Any) -> bool:
         return str(self) == str(other)
@@ -154,45 +166,73 @@ class URL:
         return self._url
 
     def __repr__(self) -> str:
-        url = str(self)
-        if self.password:
-            url = str(self.replace(password="********"))
-        return f"{self.__class__.__name__}({url!r})"
+        # The password is masked so that the repr is safe to log.
+        displayed = self.replace(password="********") if self.password else self
+        return f"{self.__class__.__name__}({str(displayed)!r})"
 
 
-def _build_url_from_scope(scope: Scope) -> str:
-    scheme = scope.get("scheme", "http")
-    server = scope.get("server", None)
-    # These characters in a decoded path would otherwise start the query or the fragment,
-    # or be read as a path separator by some clients.
-    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
-    query = scope.get("query_string", b"").decode()
+def _string_pairs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return [(str(key), str(value)) for key, value in params.items()]
 
-    host_header = None
-    for key, value in scope["headers"]:
-        if key == b"host":
-            host_header = value.decode("latin-1")
-            break
 
-    # An invalid Host header is ignored in favour of the server address.
-    parsed_host = parse_host_header(host_header)
-    if parsed_host is not None and parsed_host.is_valid_port:
-        netloc: str | None = parsed_host.authority
-    elif server is not None:
-        host, port = server
-        if ":" in host and not host.startswith("["):
-            host = f"[{host}]"
-        netloc = host if port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
-    else:
-        netloc = None
+def _bracket_ipv6(host: str) -> str:
+    """Put a bare IPv6 address in the brackets that a netloc needs. Other hosts are returned as given."""
+    if ":" not in host or host.startswith("["):
+        return host
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return host
+    return f"[{host}]"
+
+
+def _escape_leading_slashes(path: str) -> str:
+    # A reference that starts with `//` would be read as `//host/path`.
+    if path.startswith("//"):
+        return "/%2F" + path[2:]
+    return path
+
+
+def _url_from_scope(scope: Scope) -> str:
+    """Build the request URL of an ASGI scope.
+
+    The authority is the Host header if it is valid, else the server address, else none,
+    which gives a relative reference such as `/path?query`.
+    """
+    scheme: str = scope.get("scheme", "http")
+    path: str = scope["path"]
+    for char, escaped in _PATH_ESCAPES:
+        path = path.replace(char, escaped)
+    netloc = _authority_from_scope(scope, scheme)
+    query: str = scope.get("query_string", b"").decode()
 
     if netloc is not None:
-        return SplitResult(scheme=scheme, netloc=netloc, path=path, query=query, fragment="").geturl()
-
-    if path.startswith("//"):
-        # With no authority in front, `//x` would be read as the host `x`.
-        path = "/%2F" + path[2:]
+        return urlunsplit((scheme, netloc, path, query, ""))
+    path = _escape_leading_slashes(path)
     return f"{path}?{query}" if query else path
+
+
+def _authority_from_scope(scope: Scope, scheme: str) -> str | None:
+    host = parse_host_header(_find_host_header(scope["headers"]))
+    if host is not None and host.is_valid_port:
+        return host.authority
+
+    server: tuple[str, int] | None = scope.get("server")
+    if server is None:
+        return None
+    server_host, server_port = server
+    if ":" in server_host and not server_host.startswith("["):
+        server_host = f"[{server_host}]"
+    if server_port == _DEFAULT_PORTS[scheme]:
+        return server_host
+    return f"{server_host}:{server_port}"
+
+
+def _find_host_header(raw_headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    for name, value in raw_headers:
+        if name == b"host":
+            return value.decode("latin-1")
+    return None
 
 
 class URLPath(str):
@@ -200,11 +240,7 @@ class URLPath(str):
 
     def __new__(cls, path: str, protocol: Literal["http", "websocket", ""] = "", host: str = "") -> URLPath:
         assert protocol in ("http", "websocket", "")
-        path = path.replace("\\", "%5C")
-        if path.startswith("//"):
-            # `//x` would be read as the host `x` once the path is joined to a base URL.
-            path = "/%2F" + path[2:]
-        return str.__new__(cls, path)
+        return str.__new__(cls, _escape_leading_slashes(path.replace("\\", "%5C")))
 
     def __init__(self, path: str, protocol: Literal["http", "websocket", ""] = "", host: str = "") -> None:
         self.protocol = protocol
@@ -214,16 +250,15 @@ class URLPath(str):
         if isinstance(base_url, str):
             base_url = URL(base_url)
 
-        if self.protocol == "http":
-            scheme = "https" if base_url.is_secure else "http"
-        elif self.protocol == "websocket":
-            scheme = "wss" if base_url.is_secure else "ws"
+        # A route that states its protocol gets the matching scheme, secure if the base is.
+        if self.protocol:
+            plain, secure = _SCHEMES_BY_PROTOCOL[self.protocol]
+            scheme = secure if base_url.is_secure else plain
         else:
             scheme = base_url.scheme
 
         netloc = self.host or base_url.netloc
-        path = base_url.path.rstrip("/") + str(self)
-        return URL(scheme=scheme, netloc=netloc, path=path)
+        return URL(scheme=scheme, netloc=netloc, path=base_url.path.rstrip("/") + str(self))
 
 
 class Secret:
@@ -249,14 +284,7 @@ class CommaSeparatedStrings(Sequence[str]):
     """A sequence of strings read from a comma-separated value, where items may be quoted."""
 
     def __init__(self, value: str | Sequence[str]):
-        if isinstance(value, str):
-            # Split on commas only, with shell quoting, so `'a, b', c` gives two items.
-            splitter = shlex(value, posix=True)
-            splitter.whitespace = ","
-            splitter.whitespace_split = True
-            self._items = [item.strip() for item in splitter]
-        else:
-            self._items = list(value)
+        self._items = _split_commas(value) if isinstance(value, str) else list(value)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -274,12 +302,32 @@ class CommaSeparatedStrings(Sequence[str]):
         return ", ".join(repr(item) for item in self)
 
 
+def _split_commas(value: str) -> list[str]:
+    """Split `value` at commas with POSIX shell quoting: `"'a, b', c"` gives `["a, b", "c"]`."""
+    lexer = shlex(value, posix=True)
+    lexer.whitespace = ","
+    lexer.whitespace_split = True
+    return [item.strip() for item in lexer]
+
+
+def _pairs_of(source: Any) -> list[Any]:
+    """List the `(key, value)` pairs of a multidict, a mapping or an iterable of pairs."""
+    if not source:
+        return []
+    if hasattr(source, "multi_items"):
+        return list(source.multi_items())
+    if hasattr(source, "items"):
+        return list(source.items())
+    return list(source)
+
+
 class ImmutableMultiDict(Mapping[_KeyType, _CovariantValueType]):
     """A read-only mapping that keeps every value of a repeated key, in order.
 
     Indexing returns the last value of a key, and `getlist` returns all of them.
     """
 
+    # `_list` contains every pair in order, and `_dict` the last value of each key.
     _dict: dict[_KeyType, _CovariantValueType]
 
     def __init__(
@@ -291,25 +339,17 @@ class ImmutableMultiDict(Mapping[_KeyType, _CovariantValueType]):
     ) -> None:
         assert len(args) < 2, "Too many arguments."
 
-        value: Any = args[0] if args else []
+        source: Any = args[0] if args else []
         if kwargs:
-            value = ImmutableMultiDict(value).multi_items() + ImmutableMultiDict(kwargs).multi_items()
+            # Keyword arguments come after the pairs of the positional argument.
+            source = ImmutableMultiDict(source).multi_items() + ImmutableMultiDict(kwargs).multi_items()
 
-        items: list[tuple[Any, Any]]
-        if not value:
-            items = []
-        elif hasattr(value, "multi_items"):
-            items = list(cast(ImmutableMultiDict[_KeyType, _CovariantValueType], value).multi_items())
-        elif hasattr(value, "items"):
-            items = list(cast(Mapping[_KeyType, _CovariantValueType], value).items())
-        else:
-            items = list(cast("Iterable[tuple[Any, Any]]", value))
-
-        self._dict = {key: item_value for key, item_value in items}
-        self._list = items
+        pairs = _pairs_of(source)
+        self._dict = {key: value for key, value in pairs}
+        self._list = pairs
 
     def getlist(self, key: Any) -> list[_CovariantValueType]:
-        return [item_value for item_key, item_value in self._list if item_key == key]
+        return [value for pair_key, value in self._list if pair_key == key]
 
     def keys(self) -> KeysView[_KeyType]:
         return self._dict.keys()
@@ -340,8 +380,7 @@ class ImmutableMultiDict(Mapping[_KeyType, _CovariantValueType]):
             return False
         # The order of distinct keys does not count, the order of one key's values does:
         # sorting is stable and compares keys only.
-        by_key = itemgetter(0)
-        return sorted(self._list, key=by_key) == sorted(other._list, key=by_key)
+        return sorted(self._list, key=_PAIR_KEY) == sorted(other._list, key=_PAIR_KEY)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self.multi_items()!r})"
@@ -350,24 +389,27 @@ class ImmutableMultiDict(Mapping[_KeyType, _CovariantValueType]):
 class MultiDict(ImmutableMultiDict[Any, Any]):
     """A mutable multidict. Setting a key replaces all of its values."""
 
+    def _pairs_without(self, key: Any) -> list[tuple[Any, Any]]:
+        return [(pair_key, value) for pair_key, value in self._list if pair_key != key]
+
     def __setitem__(self, key: Any, value: Any) -> None:
         self.setlist(key, [value])
 
     def __delitem__(self, key: Any) -> None:
-        self._list = [(k, v) for k, v in self._list if k != key]
+        self._list = self._pairs_without(key)
         del self._dict[key]
 
     def pop(self, key: Any, default: Any = None) -> Any:
-        self._list = [(k, v) for k, v in self._list if k != key]
+        self._list = self._pairs_without(key)
         return self._dict.pop(key, default)
 
     def popitem(self) -> tuple[Any, Any]:
         key, value = self._dict.popitem()
-        self._list = [(k, v) for k, v in self._list if k != key]
+        self._list = self._pairs_without(key)
         return key, value
 
     def poplist(self, key: Any) -> list[Any]:
-        values = [v for k, v in self._list if k == key]
+        values = self.getlist(key)
         self.pop(key)
         return values
 
@@ -377,8 +419,7 @@ class MultiDict(ImmutableMultiDict[Any, Any]):
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
         if key not in self:
-            self._dict[key] = default
-            self._list.append((key, default))
+            self.append(key, default)
         return self[key]
 
     def setlist(self, key: Any, values: list[Any]) -> None:
@@ -386,9 +427,9 @@ class MultiDict(ImmutableMultiDict[Any, Any]):
         if not values:
             self.pop(key, None)
             return
-
-        others = [(k, v) for k, v in self._list if k != key]
-        self._list = others + [(key, value) for value in values]
+        pairs = self._pairs_without(key)
+        pairs.extend((key, value) for value in values)
+        self._list = pairs
         self._dict[key] = values[-1]
 
     def append(self, key: Any, value: Any) -> None:
@@ -401,10 +442,11 @@ class MultiDict(ImmutableMultiDict[Any, Any]):
         **kwargs: Any,
     ) -> None:
         """Replace the values of every key given, keeping all values given for each of them."""
-        new = MultiDict(*args, **kwargs)
-        kept = [(k, v) for k, v in self._list if k not in new.keys()]
-        self._list = kept + new.multi_items()
-        self._dict.update(new)
+        incoming = MultiDict(*args, **kwargs)
+        replaced = incoming.keys()
+        kept = [(key, value) for key, value in self._list if key not in replaced]
+        self._list = kept + incoming.multi_items()
+        self._dict.update(incoming._dict)
 
 
 class QueryParams(ImmutableMultiDict[str, str]):
@@ -417,14 +459,17 @@ class QueryParams(ImmutableMultiDict[str, str]):
     ) -> None:
         assert len(args) < 2, "Too many arguments."
 
-        value = args[0] if args else []
-        if isinstance(value, str | bytes):
-            super().__init__(_parse_query_string(value), **kwargs)
+        source = args[0] if args else []
+        if isinstance(source, str | bytes):
+            super().__init__(_parse_query_string(source), **kwargs)
+            if not kwargs:
+                # The parser returns str pairs already, so there is nothing to convert.
+                return
         else:
             super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
-        self._list = [(str(k), str(v)) for k, v in self._list]
-        self._dict = {str(k): str(v) for k, v in self._dict.items()}
+        self._list = [(str(key), str(value)) for key, value in self._list]
+        self._dict = {str(key): str(value) for key, value in self._dict.items()}
 
     def __str__(self) -> str:
         return urlencode(self._list)
@@ -447,7 +492,11 @@ def _parse_query_string(query: str | bytes) -> list[tuple[str, str]]:
 
 
 class UploadFile:
-    """A file from a multipart form, stored in memory or spooled to disk."""
+    """A file from a multipart form, stored in memory or spooled to disk.
+
+    Calls on a file that is on disk run in a worker thread, so that they do not block the
+    event loop.
+    """
 
     def __init__(
         self,
@@ -462,54 +511,47 @@ class UploadFile:
         self.size = size
         self.headers = headers or Headers()
 
-        # The memory limit of a SpooledTemporaryFile, read once. 0 means no limit, as in
-        # SpooledTemporaryFile itself.
+        # The size in bytes above which a SpooledTemporaryFile moves to disk, read once.
+        # 0, the value for any other file object too, means that it never does.
         self._max_mem_size = getattr(self.file, "_max_size", 0)
 
     @property
     def content_type(self) -> str | None:
-        return self.headers.get("content-type", None)
+        return self.headers.get("content-type")
 
     @property
     def _in_memory(self) -> bool:
-        # Only a SpooledTemporaryFile that has not rolled over to disk is in memory.
-        rolled_to_disk = getattr(self.file, "_rolled", True)
-        return not rolled_to_disk
+        # Only a SpooledTemporaryFile has `_rolled`, and it stays false until the data
+        # moves to disk. Any other file object counts as a file on disk.
+        return not getattr(self.file, "_rolled", True)
 
     def _will_roll(self, size_to_add: int) -> bool:
         """Tell whether writing `size_to_add` more bytes touches the disk."""
         if not self._in_memory:
             return True
+        size_after = self.file.tell() + size_to_add
+        return bool(self._max_mem_size) and size_after > self._max_mem_size
 
-        future_size = self.file.tell() + size_to_add
-        return bool(future_size > self._max_mem_size) if self._max_mem_size else False
+    async def _call_file(self, blocking: bool, method: Any, *args: Any) -> Any:
+        if blocking:
+            return await run_in_threadpool(method, *args)
+        return method(*args)
 
     async def write(self, data: bytes) -> None:
+        added = len(data)
         if self.size is not None:
-            self.size += len(data)
-
-        # Disk writes go to a worker thread so that they do not block the event loop.
-        if self._will_roll(len(data)):
-            await run_in_threadpool(self.file.write, data)
-        else:
-            self.file.write(data)
+            self.size += added
+        await self._call_file(self._will_roll(added), self.file.write, data)
 
     async def read(self, size: int = -1) -> bytes:
-        if self._in_memory:
-            return self.file.read(size)
-        return await run_in_threadpool(self.file.read, size)
+        data: bytes = await self._call_file(not self._in_memory, self.file.read, size)
+        return data
 
     async def seek(self, offset: int) -> None:
-        if self._in_memory:
-            self.file.seek(offset)
-        else:
-            await run_in_threadpool(self.file.seek, offset)
+        await self._call_file(not self._in_memory, self.file.seek, offset)
 
     async def close(self) -> None:
-        if self._in_memory:
-            self.file.close()
-        else:
-            await run_in_threadpool(self.file.close)
+        await self._call_file(not self._in_memory, self.file.close)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(filename={self.filename!r}, size={self.size!r}, headers={self.headers!r})"
@@ -527,9 +569,9 @@ class FormData(ImmutableMultiDict[str, UploadFile | str]):
 
     async def close(self) -> None:
         """Close every uploaded file in the form."""
-        for _, value in self.multi_items():
-            if isinstance(value, UploadFile):
-                await value.close()
+        uploads = [value for _, value in self.multi_items() if isinstance(value, UploadFile)]
+        for upload in uploads:
+            await upload.close()
 
 
 class Headers(Mapping[str, str]):
@@ -538,55 +580,60 @@ class Headers(Mapping[str, str]):
     Names are stored lowercased, and `len()` counts every header line, repeats included.
     """
 
+    _list: list[tuple[bytes, bytes]]
+
     def __init__(
         self,
         headers: Mapping[str, str] | None = None,
         raw: list[tuple[bytes, bytes]] | None = None,
         scope: MutableMapping[str, Any] | None = None,
     ) -> None:
-        self._list: list[tuple[bytes, bytes]] = []
         if headers is not None:
             assert raw is None, 'Cannot set both "headers" and "raw".'
             assert scope is None, 'Cannot set both "headers" and "scope".'
-            self._list = [(key.lower().encode("latin-1"), value.encode("latin-1")) for key, value in headers.items()]
+            self._list = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
         elif raw is not None:
             assert scope is None, 'Cannot set both "raw" and "scope".'
             self._list = raw
         elif scope is not None:
             # ASGI allows any iterable here. Storing the list back into the scope lets
             # MutableHeaders built from the same scope edit the request headers in place.
-            self._list = scope["headers"] = list(scope["headers"])
+            raw_list = list(scope["headers"])
+            scope["headers"] = raw_list
+            self._list = raw_list
+        else:
+            self._list = []
 
     @property
     def raw(self) -> list[tuple[bytes, bytes]]:
         return list(self._list)
 
     def keys(self) -> list[str]:  # type: ignore[override]
-        return [key.decode("latin-1") for key, _ in self._list]
+        return [name.decode("latin-1") for name, _ in self._list]
 
     def values(self) -> list[str]:  # type: ignore[override]
         return [value.decode("latin-1") for _, value in self._list]
 
     def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
-        return [(key.decode("latin-1"), value.decode("latin-1")) for key, value in self._list]
+        return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in self._list]
 
     def getlist(self, key: str) -> list[str]:
-        raw_key = key.lower().encode("latin-1")
-        return [value.decode("latin-1") for item_key, value in self._list if item_key == raw_key]
+        name = key.lower().encode("latin-1")
+        return [value.decode("latin-1") for item_name, value in self._list if item_name == name]
 
     def mutablecopy(self) -> MutableHeaders:
-        return MutableHeaders(raw=self._list[:])
+        return MutableHeaders(raw=list(self._list))
 
     def __getitem__(self, key: str) -> str:
-        raw_key = key.lower().encode("latin-1")
-        for item_key, value in self._list:
-            if item_key == raw_key:
+        name = key.lower().encode("latin-1")
+        for item_name, value in self._list:
+            if item_name == name:
                 return value.decode("latin-1")
         raise KeyError(key)
 
     def __contains__(self, key: Any) -> bool:
-        raw_key = key.lower().encode("latin-1")
-        return any(item_key == raw_key for item_key, _ in self._list)
+        # `in` on a map object compares in C, which is faster than a Python loop.
+        return key.lower().encode("latin-1") in map(_PAIR_KEY, self._list)
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.keys())
@@ -607,6 +654,22 @@ class Headers(Mapping[str, str]):
         return f"{self.__class__.__name__}(raw={self.raw!r})"
 
 
+def _remove_headers(raw: list[tuple[bytes, bytes]], name: bytes, start: int = 0) -> None:
+    """Delete the headers called `name` from `raw[start:]`.
+
+    The list is edited in place, because a response's `raw_headers` is the same list.
+    """
+    tail = raw[start:]
+    kept = [item for item in tail if item[0] != name]
+    if len(kept) != len(tail):
+        raw[start:] = kept
+
+
+def _require_mapping(other: object) -> None:
+    if not isinstance(other, Mapping):
+        raise TypeError(f"Expected a mapping but got {other.__class__.__name__}")
+
+
 class MutableHeaders(Headers):
     """Headers that can be edited. `raw` is the underlying list itself, not a copy."""
 
@@ -615,36 +678,30 @@ class MutableHeaders(Headers):
 
         Later occurrences are removed, and a new header goes at the end.
         """
-        raw_key = key.lower().encode("latin-1")
-        raw_value = value.encode("latin-1")
-
-        found = [index for index, (item_key, _) in enumerate(self._list) if item_key == raw_key]
-        for index in reversed(found[1:]):
-            del self._list[index]
-
-        if found:
-            self._list[found[0]] = (raw_key, raw_value)
-        else:
-            self._list.append((raw_key, raw_value))
+        name = key.lower().encode("latin-1")
+        entry = (name, value.encode("latin-1"))
+        raw = self._list
+        for index, (item_name, _) in enumerate(raw):
+            if item_name == name:
+                raw[index] = entry
+                _remove_headers(raw, name, start=index + 1)
+                return
+        raw.append(entry)
 
     def __delitem__(self, key: str) -> None:
         """Remove every occurrence of the header `key`. A missing header is not an error."""
-        raw_key = key.lower().encode("latin-1")
-        # Edit the list in place, because a response's `raw_headers` is this same list.
-        self._list[:] = [(item_key, value) for item_key, value in self._list if item_key != raw_key]
+        _remove_headers(self._list, key.lower().encode("latin-1"))
 
     def __ior__(self, other: Mapping[str, str]) -> MutableHeaders:
-        if not isinstance(other, Mapping):
-            raise TypeError(f"Expected a mapping but got {other.__class__.__name__}")
+        _require_mapping(other)
         self.update(other)
         return self
 
     def __or__(self, other: Mapping[str, str]) -> MutableHeaders:
-        if not isinstance(other, Mapping):
-            raise TypeError(f"Expected a mapping but got {other.__class__.__name__}")
-        new = self.mutablecopy()
-        new.update(other)
-        return new
+        _require_mapping(other)
+        merged = self.mutablecopy()
+        merged.update(other)
+        return merged
 
     @property
     def raw(self) -> list[tuple[bytes, bytes]]:
@@ -652,13 +709,13 @@ class MutableHeaders(Headers):
 
     def setdefault(self, key: str, value: str) -> str:
         """Add the header `key` with `value` unless it exists, and return its current value."""
-        raw_key = key.lower().encode("latin-1")
-        raw_value = value.encode("latin-1")
-
-        for item_key, item_value in self._list:
-            if item_key == raw_key:
+        name = key.lower().encode("latin-1")
+        # Encoded before the lookup, so a value that is not Latin-1 raises even when unused.
+        entry = (name, value.encode("latin-1"))
+        for item_name, item_value in self._list:
+            if item_name == name:
                 return item_value.decode("latin-1")
-        self._list.append((raw_key, raw_value))
+        self._list.append(entry)
         return value
 
     def update(self, other: Mapping[str, str]) -> None:
@@ -670,7 +727,10 @@ class MutableHeaders(Headers):
         self._list.append((key.lower().encode("latin-1"), value.encode("latin-1")))
 
     def add_vary_header(self, vary: str) -> None:
-        self["vary"] = ", ".join([*self.getlist("vary"), vary])
+        """Add `vary` to the Vary header, merging every existing Vary line into one."""
+        merged = self.getlist("vary")
+        merged.append(vary)
+        self["vary"] = ", ".join(merged)
 
 
 class State:
@@ -683,16 +743,15 @@ class State:
     _state: dict[str, Any]
 
     def __init__(self, state: dict[str, Any] | None = None):
-        if state is None:
-            state = {}
-        super().__setattr__("_state", state)
+        # Set on the instance directly, because `__setattr__` writes into the dict.
+        object.__setattr__(self, "_state", {} if state is None else state)
 
     def __setattr__(self, key: Any, value: Any) -> None:
         self._state[key] = value
 
     def __getattr__(self, key: Any) -> Any:
-        # Starlette reads `self._state` here too, so copying or unpickling a State
-        # recurses until RecursionError in both, before `_state` is set.
+        # `self._state` is read as an attribute, so before it is set (while copying or
+        # unpickling) this method calls itself until RecursionError, as Starlette's does.
         try:
             return self._state[key]
         except KeyError:

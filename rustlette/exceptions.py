@@ -7,14 +7,16 @@ from collections.abc import Mapping
 
 
 class HTTPException(Exception):
-    """An error that the exception middleware turns into an HTTP response."""
+    """An error that the exception middleware turns into an HTTP response.
+
+    Without a `detail`, the detail is the standard reason phrase of the status code, or
+    `""` for a code that has none.
+    """
 
     def __init__(self, status_code: int, detail: str | None = None, headers: Mapping[str, str] | None = None) -> None:
-        if detail is None:
-            # The standard reason phrase, or "" for a code without one.
-            detail = http.client.responses.get(status_code, "")
+        # `Exception.__init__` is not called, so `args` keeps the positional arguments as given.
         self.status_code = status_code
-        self.detail = detail
+        self.detail = http.client.responses.get(status_code, "") if detail is None else detail
         self.headers = headers
 
     def __str__(self) -> str:
@@ -29,7 +31,8 @@ class WebSocketException(Exception):
 
     def __init__(self, code: int, reason: str | None = None) -> None:
         self.code = code
-        self.reason = reason or ""
+        # Any false value, not only None, becomes the empty reason.
+        self.reason = reason if reason else ""
 
     def __str__(self) -> str:
         return f"{self.code}: {self.reason}"
