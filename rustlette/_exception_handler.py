@@ -12,14 +12,33 @@ from rustlette.websockets import WebSocket
 ExceptionHandlers = dict[Any, ExceptionHandler]
 StatusHandlers = dict[int, ExceptionHandler]
 
+# The empty handler tables of a connection without `ExceptionMiddleware` above it.
+# Nothing writes to them, so one shared pair serves every such connection.
+_NO_HANDLERS: tuple[ExceptionHandlers, StatusHandlers] = ({}, {})
+
 
 def _lookup_exception_handler(exc_handlers: ExceptionHandlers, exc: Exception) -> ExceptionHandler | None:
-    # Walk the MRO so a handler for a base class also covers its subclasses,
-    # and the most specific registered class wins.
-    for cls in type(exc).__mro__:
-        if cls in exc_handlers:
-            return exc_handlers[cls]
-    return None
+    # The MRO runs from the class itself to `object`, so the most specific
+    # registered class wins and a base class handler covers its subclasses.
+    return next((exc_handlers[cls] for cls in type(exc).__mro__ if cls in exc_handlers), None)
+
+
+def _find_handler(
+    exc: Exception, exception_handlers: ExceptionHandlers, status_handlers: StatusHandlers
+) -> ExceptionHandler | None:
+    """Pick the handler for `exc`: by status code for an `HTTPException`, otherwise by class."""
+    if isinstance(exc, HTTPException):
+        by_status = status_handlers.get(exc.status_code)
+        if by_status is not None:
+            return by_status
+    return _lookup_exception_handler(exception_handlers, exc)
+
+
+async def _call_handler(handler: ExceptionHandler, conn: Request | WebSocket, exc: Exception) -> Any:
+    # A plain function may block, so it runs in the thread pool.
+    if is_async_callable(handler):
+        return await handler(conn, exc)  # type: ignore[arg-type]
+    return await run_in_threadpool(handler, conn, exc)  # type: ignore[arg-type]
 
 
 def wrap_app_handling_exceptions(app: ASGIApp, conn: Request | WebSocket) -> ASGIApp:
@@ -28,47 +47,35 @@ def wrap_app_handling_exceptions(app: ASGIApp, conn: Request | WebSocket) -> ASG
     A status-code handler takes precedence over a class handler for an `HTTPException`.
     Exceptions without a handler propagate unchanged.
     """
-    exception_handlers: ExceptionHandlers
-    status_handlers: StatusHandlers
-    try:
-        exception_handlers, status_handlers = conn.scope["starlette.exception_handlers"]
-    except KeyError:
-        exception_handlers, status_handlers = {}, {}
+    exception_handlers, status_handlers = conn.scope.get("starlette.exception_handlers", _NO_HANDLERS)
 
     async def wrapped_app(scope: Scope, receive: Receive, send: Send) -> None:
-        response_started = False
+        # Once the app has sent `http.response.start`, a handler can no longer
+        # replace the response.
+        started = False
 
-        async def sender(message: Message) -> None:
-            nonlocal response_started
-
+        async def watching_send(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
-                response_started = True
+                started = True
             await send(message)
 
         try:
-            await app(scope, receive, sender)
+            await app(scope, receive, watching_send)
         except Exception as exc:
-            handler = None
-            if isinstance(exc, HTTPException):
-                handler = status_handlers.get(exc.status_code)
-            if handler is None:
-                handler = _lookup_exception_handler(exception_handlers, exc)
+            handler = _find_handler(exc, exception_handlers, status_handlers)
             if handler is None:
                 raise
-
-            if response_started:
+            if started:
                 raise RuntimeError("Caught handled exception, but response already started.") from exc
 
-            if is_async_callable(handler):
-                response = await handler(conn, exc)  # type: ignore[arg-type]
-            else:
-                response = await run_in_threadpool(handler, conn, exc)  # type: ignore[arg-type]
-            # WebSocket handlers close the connection themselves and return None.
+            response = await _call_handler(handler, conn, exc)
+            # A websocket handler closes the connection itself and returns None.
             if response is not None:
-                await response(scope, receive, sender)
+                await response(scope, receive, watching_send)
 
-            # An exception instance raised again on a later request would otherwise
-            # keep the frames of every earlier request alive through its traceback.
+            # An instance raised again on a later request would otherwise keep
+            # the frames of every earlier request alive through its traceback.
             exc.__traceback__ = None
 
     return wrapped_app

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, TypeVar
 
 from rustlette.datastructures import Headers
 from rustlette.exceptions import HTTPException
@@ -18,6 +18,7 @@ class _Missing:
 
 
 _MISSING = _Missing()
+_T = TypeVar("_T")
 
 
 class _RequestBodyTooLarge(HTTPException):
@@ -31,6 +32,39 @@ class _RequestBodyLimitResponseSent(Exception):
     """Stops the app after the 413 response went out in place of its own response."""
 
 
+def _content_too_large() -> PlainTextResponse:
+    return PlainTextResponse("Content Too Large", status_code=413)
+
+
+def _get_content_length(scope: Scope) -> int | None:
+    """Return the declared Content-Length, or None when it is absent or not an integer."""
+    value = Headers(scope=scope).get("content-length")
+    try:
+        return None if value is None else int(value)
+    except ValueError:
+        return None
+
+
+def _attached(value: _T | None) -> _T:
+    # Only a responder that counts has a connection, and __call__ sets it before any read.
+    assert value is not None
+    return value
+
+
+def _swap_scope_limit(scope: Scope, limit: int) -> Any:
+    """Publish `limit` in the scope and return the value it replaces, or `_MISSING`."""
+    previous = scope.get(MAX_BODY_SIZE_SCOPE_KEY, _MISSING)
+    scope[MAX_BODY_SIZE_SCOPE_KEY] = limit
+    return previous
+
+
+def _restore_scope_limit(scope: Scope, previous: Any) -> None:
+    if previous is _MISSING:
+        scope.pop(MAX_BODY_SIZE_SCOPE_KEY, None)
+    else:
+        scope[MAX_BODY_SIZE_SCOPE_KEY] = previous
+
+
 class RequestBodyLimitMiddleware:
     """Limit the total size of an HTTP request body."""
 
@@ -39,12 +73,11 @@ class RequestBodyLimitMiddleware:
         self.max_body_size = max_body_size
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-
-        # The responder counts bytes, so each request needs its own.
-        responder = RequestBodyLimitResponder(self.app, self.max_body_size)
-        await responder(scope, receive, send)
+        if scope["type"] == "http":
+            # The responder counts bytes, so each request needs its own.
+            await RequestBodyLimitResponder(self.app, self.max_body_size)(scope, receive, send)
+            return None
+        return await self.app(scope, receive, send)
 
 
 class RequestBodyLimitResponder:
@@ -55,73 +88,78 @@ class RequestBodyLimitResponder:
     innermost limit applies to the whole body.
     """
 
+    content_length: int | None
+    # The connection, set when this responder is the one that counts (see __call__).
+    _scope: Scope | None
+    _receive: Receive | None
+    _send: Send | None
+
     def __init__(self, app: ASGIApp, max_body_size: int) -> None:
         self.app = app
         self.max_body_size = max_body_size
-        self._scope: Scope | None = None
-        self._receive: Receive | None = None
-        self._send: Send | None = None
-        self.content_length: int | None = None
         self.total_size = 0
         self.response_started = False
+        self.content_length = None
+        self._scope = self._receive = self._send = None
 
     @property
     def scope(self) -> Scope:
-        assert self._scope is not None
-        return self._scope
+        return _attached(self._scope)
 
     @property
     def receive(self) -> Receive:
-        assert self._receive is not None
-        return self._receive
+        return _attached(self._receive)
 
     @property
     def send(self) -> Send:
-        assert self._send is not None
-        return self._send
+        return _attached(self._send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        previous_scope_limit = cast(int | _Missing, scope.get(MAX_BODY_SIZE_SCOPE_KEY, _MISSING))
-        scope[MAX_BODY_SIZE_SCOPE_KEY] = self.max_body_size
-
-        active_responder = cast(RequestBodyLimitResponder | None, scope.get(_BODY_LIMIT_RESPONDER_SCOPE_KEY))
-        if active_responder is not None:
-            # An outer responder already wraps receive and send. Hand it this limit
-            # and check the bytes it has counted so far against it.
-            active_responder.max_body_size = self.max_body_size
-            if active_responder.total_size > active_responder.max_body_size:
-                raise _RequestBodyTooLarge
+        previous_limit = _swap_scope_limit(scope, self.max_body_size)
+        counting: RequestBodyLimitResponder | None = scope.get(_BODY_LIMIT_RESPONDER_SCOPE_KEY)
+        if counting is not None:
+            # An outer responder already wraps receive and send, and it restores
+            # the scope limit when it finishes.
+            counting._adopt_limit(self.max_body_size)
             return await self.app(scope, receive, send)
 
-        self._scope = scope
-        self._receive = receive
-        self._send = send
+        self._scope, self._receive, self._send = scope, receive, send
         self.content_length = _get_content_length(scope)
         scope[_BODY_LIMIT_RESPONDER_SCOPE_KEY] = self
-
         try:
             await self.app(scope, self.receive_with_limit, self.send_with_limit)
-        except _RequestBodyTooLarge:
-            if self.response_started:
-                raise
-            response = PlainTextResponse("Content Too Large", status_code=413)
-            await response(scope, receive, send)
         except _RequestBodyLimitResponseSent:
             pass
+        except _RequestBodyTooLarge:
+            # Once the app's own response has started, the 413 cannot replace it.
+            if self.response_started:
+                raise
+            await _content_too_large()(scope, receive, send)
         finally:
             scope.pop(_BODY_LIMIT_RESPONDER_SCOPE_KEY, None)
-            if isinstance(previous_scope_limit, _Missing):
-                scope.pop(MAX_BODY_SIZE_SCOPE_KEY, None)
-            else:
-                scope[MAX_BODY_SIZE_SCOPE_KEY] = previous_scope_limit
+            _restore_scope_limit(scope, previous_limit)
+        return None
+
+    def _adopt_limit(self, limit: int) -> None:
+        """Apply an inner limit to the bytes counted so far and to the rest of the body."""
+        self.max_body_size = limit
+        if self.total_size > limit:
+            raise _RequestBodyTooLarge
+
+    def _declared_too_large(self) -> bool:
+        declared = self.content_length
+        return declared is not None and declared > self.max_body_size
 
     async def receive_with_limit(self) -> Message:
         """Receive the next message, raising once the body is over the limit."""
         # A declared length over the limit fails before any body is read.
-        if self.content_length is not None and self.content_length > self.max_body_size:
+        if self._declared_too_large():
             raise _RequestBodyTooLarge
 
-        message = await self.receive()
+        # The connection's receive, read without the property on this per-message path.
+        receive = self._receive
+        assert receive is not None
+        message = await receive()
         if message["type"] == "http.request":
             self.total_size += len(message.get("body", b""))
             if self.total_size > self.max_body_size:
@@ -132,20 +170,12 @@ class RequestBodyLimitResponder:
         """Send a message, replacing the response with a 413 when the declared length is over the limit."""
         if message["type"] == "http.response.start":
             self.response_started = True
-            # The app started its response without reading the body, but the
-            # client declared a body larger than allowed.
-            if self.content_length is not None and self.content_length > self.max_body_size:
-                response = PlainTextResponse("Content Too Large", status_code=413)
-                await response(self.scope, self.receive, self.send)
+            # The app responds without reading the body, but the client declared
+            # a body larger than allowed.
+            if self._declared_too_large():
+                await _content_too_large()(self.scope, self.receive, self.send)
                 raise _RequestBodyLimitResponseSent
-        await self.send(message)
 
-
-def _get_content_length(scope: Scope) -> int | None:
-    content_length = Headers(scope=scope).get("content-length")
-    if content_length is None:
-        return None
-    try:
-        return int(content_length)
-    except ValueError:
-        return None
+        send = self._send
+        assert send is not None
+        await send(message)

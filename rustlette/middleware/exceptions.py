@@ -3,16 +3,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rustlette._exception_handler import (
-    ExceptionHandlers,
-    StatusHandlers,
-    wrap_app_handling_exceptions,
-)
+from rustlette._exception_handler import ExceptionHandlers, StatusHandlers, wrap_app_handling_exceptions
 from rustlette.exceptions import HTTPException, WebSocketException
 from rustlette.requests import Request
 from rustlette.responses import PlainTextResponse, Response
 from rustlette.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
 from rustlette.websockets import WebSocket
+
+# RFC 9110 forbids content in 204 and 304 responses.
+_BODYLESS_STATUS_CODES = frozenset({204, 304})
 
 
 class ExceptionMiddleware:
@@ -23,6 +22,10 @@ class ExceptionMiddleware:
     in the scope, so that routes deeper in the stack apply them to their endpoints.
     """
 
+    # Both tables go into the scope, where `wrap_app_handling_exceptions` reads them.
+    _exception_handlers: ExceptionHandlers
+    _status_handlers: StatusHandlers
+
     def __init__(
         self,
         app: ASGIApp,
@@ -31,52 +34,44 @@ class ExceptionMiddleware:
     ) -> None:
         self.app = app
         self.debug = debug
-        self._status_handlers: StatusHandlers = {}
-        self._exception_handlers: ExceptionHandlers = {
-            HTTPException: self.http_exception,
-            WebSocketException: self.websocket_exception,
-        }
-        if handlers is not None:  # pragma: no branch
-            for key, value in handlers.items():
-                self.add_exception_handler(key, value)
+        self._exception_handlers = {HTTPException: self.http_exception, WebSocketException: self.websocket_exception}
+        self._status_handlers = {}
+        # Entries in `handlers` may replace the two built-in handlers above.
+        for key, handler in (handlers or {}).items():
+            self.add_exception_handler(key, handler)
 
-    def add_exception_handler(
-        self,
-        exc_class_or_status_code: int | type[Exception],
-        handler: ExceptionHandler,
-    ) -> None:
+    def add_exception_handler(self, exc_class_or_status_code: int | type[Exception], handler: ExceptionHandler) -> None:
         """Register `handler` for an HTTP status code or for an exception class and its subclasses."""
-        if isinstance(exc_class_or_status_code, int):
-            self._status_handlers[exc_class_or_status_code] = handler
-        else:
-            assert issubclass(exc_class_or_status_code, Exception)
-            self._exception_handlers[exc_class_or_status_code] = handler
+        key = exc_class_or_status_code
+        if not isinstance(key, int):
+            assert issubclass(key, Exception)
+            self._exception_handlers[key] = handler
+            return
+        self._status_handlers[key] = handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        conn: Request | WebSocket
+        scope_type = scope["type"]
+        if scope_type == "http":
+            conn = Request(scope, receive, send)
+        elif scope_type == "websocket":
+            conn = WebSocket(scope, receive, send)
+        else:
             await self.app(scope, receive, send)
             return
 
-        scope["starlette.exception_handlers"] = (
-            self._exception_handlers,
-            self._status_handlers,
-        )
-
-        conn: Request | WebSocket
-        if scope["type"] == "http":
-            conn = Request(scope, receive, send)
-        else:
-            conn = WebSocket(scope, receive, send)
-
+        # Built on every call, so that tables replaced after __init__ still apply.
+        scope["starlette.exception_handlers"] = (self._exception_handlers, self._status_handlers)
         await wrap_app_handling_exceptions(self.app, conn)(scope, receive, send)
 
     async def http_exception(self, request: Request, exc: Exception) -> Response:
         """Build the response for an `HTTPException`: its detail as text, its status and headers."""
         assert isinstance(exc, HTTPException)
-        # 204 and 304 responses must not have a body.
-        if exc.status_code in {204, 304}:
-            return Response(status_code=exc.status_code, headers=exc.headers)
-        return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+        response_class: type[Response] = PlainTextResponse
+        content: str | None = exc.detail
+        if exc.status_code in _BODYLESS_STATUS_CODES:
+            response_class, content = Response, None
+        return response_class(content, status_code=exc.status_code, headers=exc.headers)
 
     async def websocket_exception(self, websocket: WebSocket, exc: Exception) -> None:
         """Close the websocket with the code and reason of a `WebSocketException`."""

@@ -10,6 +10,13 @@ from rustlette.types import ASGIApp, Receive, Scope, Send
 ENFORCE_DOMAIN_WILDCARD = "Domain wildcard patterns must be like '*.example.com'."
 
 
+def _check_host_pattern(pattern: str) -> None:
+    # A "*" may only open the pattern, and must stand alone or come before a dot.
+    assert "*" not in pattern[1:], ENFORCE_DOMAIN_WILDCARD
+    if pattern[:1] == "*":
+        assert pattern == "*" or pattern[1] == ".", ENFORCE_DOMAIN_WILDCARD
+
+
 class TrustedHostMiddleware:
     """Rejects requests whose Host header is not in `allowed_hosts`, with a 400 response.
 
@@ -18,57 +25,44 @@ class TrustedHostMiddleware:
     "www.example.com" when only the latter is allowed.
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        allowed_hosts: Sequence[str] | None = None,
-        www_redirect: bool = True,
-    ) -> None:
-        if allowed_hosts is None:
-            allowed_hosts = ["*"]
+    def __init__(self, app: ASGIApp, allowed_hosts: Sequence[str] | None = None, www_redirect: bool = True) -> None:
+        patterns = ["*"] if allowed_hosts is None else allowed_hosts
+        for pattern in patterns:
+            _check_host_pattern(pattern)
 
-        for pattern in allowed_hosts:
-            assert "*" not in pattern[1:], ENFORCE_DOMAIN_WILDCARD
-            if pattern.startswith("*") and pattern != "*":
-                assert pattern.startswith("*."), ENFORCE_DOMAIN_WILDCARD
         self.app = app
-        self.allowed_hosts = [pattern.lower() for pattern in allowed_hosts]
-        self.allow_any = "*" in allowed_hosts
+        self.allowed_hosts = [pattern.lower() for pattern in patterns]
+        self.allow_any = "*" in patterns
         self.www_redirect = www_redirect
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.allow_any or scope["type"] not in ("http", "websocket"):  # pragma: no cover
+        rejection = None
+        if not self.allow_any and scope["type"] in ("http", "websocket"):
+            rejection = self._rejection_for(scope)
+
+        if rejection is None:
             await self.app(scope, receive, send)
-            return
-
-        headers = Headers(scope=scope)
-        parsed_host = parse_host_header(headers.get("host"))
-        if parsed_host is None:
-            await PlainTextResponse("Invalid host header", status_code=400)(scope, receive, send)
-            return
-        # Host names are case-insensitive, and the port plays no part in the check.
-        host = parsed_host.host.lower()
-
-        is_valid_host = False
-        found_www_redirect = False
-        for pattern in self.allowed_hosts:
-            # "*.example.com" keeps its leading dot after the "*", so it does not
-            # match "badexample.com".
-            if host == pattern or (pattern.startswith("*") and host.endswith(pattern[1:])):
-                is_valid_host = True
-                break
-            if "www." + host == pattern:
-                found_www_redirect = True
-
-        if is_valid_host:
-            await self.app(scope, receive, send)
-            return
-
-        response: Response
-        if found_www_redirect and self.www_redirect:
-            url = URL(scope=scope)
-            redirect_url = url.replace(netloc="www." + url.netloc)
-            response = RedirectResponse(url=str(redirect_url))
         else:
-            response = PlainTextResponse("Invalid host header", status_code=400)
-        await response(scope, receive, send)
+            await rejection(scope, receive, send)
+
+    def _rejection_for(self, scope: Scope) -> Response | None:
+        """Return the response that replaces the app's for an untrusted host, or None for a trusted one."""
+        parsed = parse_host_header(Headers(scope=scope).get("host"))
+        if parsed is None:
+            return PlainTextResponse("Invalid host header", status_code=400)
+
+        # Host names are case-insensitive (RFC 9110, section 4.2.3), and the port
+        # plays no part in the check.
+        host = parsed.host.lower()
+        allowed = self.allowed_hosts
+        if host in allowed:
+            return None
+        for pattern in allowed:
+            # The suffix keeps its leading dot, so "*.example.com" does not match "badexample.com".
+            if pattern[:1] == "*" and host.endswith(pattern[1:]):
+                return None
+
+        if self.www_redirect and "www." + host in allowed:
+            url = URL(scope=scope)
+            return RedirectResponse(url=str(url.replace(netloc="www." + url.netloc)))
+        return PlainTextResponse("Invalid host header", status_code=400)
