@@ -16,26 +16,44 @@ from rustlette.websockets import WebSocket
 
 _P = ParamSpec("_P")
 
-# Endpoint parameters that `requires` takes the connection from, in the order they are looked for.
-_CONNECTION_PARAMETERS = ("request", "websocket")
+# The endpoint parameters that `requires` takes the connection from, in the order they are
+# looked for, with the name of the class each must be an instance of.
+_CONNECTION_PARAMETERS = {"request": "Request", "websocket": "WebSocket"}
 
 
 def has_required_scope(conn: HTTPConnection, scopes: Sequence[str]) -> bool:
     """Tell whether the connection's credentials grant every scope in `scopes`."""
-    granted = conn.auth.scopes
-    return all(scope in granted for scope in scopes)
+    # `conn.auth` is read only when there is a scope to check, so an empty list passes
+    # even without AuthenticationMiddleware.
+    return all(scope in conn.auth.scopes for scope in scopes)
+
+
+def _find_connection_parameter(func: Callable[..., Any]) -> tuple[str, int]:
+    """Return the name and position of the first `request` or `websocket` parameter of `func`."""
+    for position, name in enumerate(inspect.signature(func).parameters):
+        if name in _CONNECTION_PARAMETERS:
+            return name, position
+    raise Exception(f'No "request" or "websocket" argument on function "{func}"')
 
 
 def _connection_argument(name: str, position: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Pick the connection out of an endpoint call, by keyword first and then by position."""
+    """Pick the connection out of an endpoint call, by keyword first and then by position, and check its type."""
     if name in kwargs:
-        return kwargs[name]
-    if position < len(args):
-        return args[position]
-    return None
+        connection = kwargs[name]
+    elif position < len(args):
+        connection = args[position]
+    else:
+        connection = None
+
+    expected_type = WebSocket if name == "websocket" else Request
+    assert isinstance(connection, expected_type), (
+        f"Parameter with name '{name}' is required to be of type '{_CONNECTION_PARAMETERS[name]}'"
+        f" not '{type(connection).__name__}'"
+    )
+    return connection
 
 
-def _redirect_or_raise(request: Request, redirect: str | None, status_code: int) -> RedirectResponse:
+def _reject_request(request: Request, redirect: str | None, status_code: int) -> RedirectResponse:
     """Send a request that lacks a scope to the `redirect` route, or fail with `status_code`.
 
     The redirect carries the original URL in a `next` query parameter, so the login page
@@ -46,6 +64,48 @@ def _redirect_or_raise(request: Request, redirect: str | None, status_code: int)
 
     next_query = urlencode({"next": str(request.url)})
     return RedirectResponse(url=f"{request.url_for(redirect)}?{next_query}", status_code=303)
+
+
+def _guard_websocket(func: Callable[_P, Any], position: int, required: list[str]) -> Callable[_P, Any]:
+    # A WebSocket endpoint is awaited even when it is a plain function, as Starlette does.
+    @functools.wraps(func)
+    async def websocket_wrapper(*args: _P.args, **kwargs: _P.kwargs) -> None:
+        websocket = _connection_argument("websocket", position, args, kwargs)
+        if not has_required_scope(websocket, required):
+            await websocket.close()
+            return
+        await func(*args, **kwargs)
+
+    return websocket_wrapper
+
+
+def _guard_request(
+    func: Callable[_P, Any],
+    position: int,
+    required: list[str],
+    status_code: int,
+    redirect: str | None,
+) -> Callable[_P, Any]:
+    # The wrapper keeps the endpoint's kind, so that a plain function still runs in a worker thread.
+    if is_async_callable(func):
+
+        @functools.wraps(func)
+        async def async_wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Any:
+            request = _connection_argument("request", position, args, kwargs)
+            if has_required_scope(request, required):
+                return await func(*args, **kwargs)
+            return _reject_request(request, redirect, status_code)
+
+        return async_wrapper
+
+    @functools.wraps(func)
+    def sync_wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Any:
+        request = _connection_argument("request", position, args, kwargs)
+        if has_required_scope(request, required):
+            return func(*args, **kwargs)
+        return _reject_request(request, redirect, status_code)
+
+    return sync_wrapper
 
 
 def requires(
@@ -61,57 +121,10 @@ def requires(
     required = [scopes] if isinstance(scopes, str) else list(scopes)
 
     def decorator(func: Callable[_P, Any]) -> Callable[_P, Any]:
-        parameters = list(inspect.signature(func).parameters)
-        for position, name in enumerate(parameters):
-            if name in _CONNECTION_PARAMETERS:
-                break
-        else:
-            raise Exception(f'No "request" or "websocket" argument on function "{func}"')
-
+        name, position = _find_connection_parameter(func)
         if name == "websocket":
-
-            @functools.wraps(func)
-            async def websocket_wrapper(*args: _P.args, **kwargs: _P.kwargs) -> None:
-                websocket = _connection_argument(name, position, args, kwargs)
-                assert isinstance(websocket, WebSocket), (
-                    "Parameter with name 'websocket' is required to be of type 'WebSocket'"
-                    f" not '{type(websocket).__name__}'"
-                )
-
-                if has_required_scope(websocket, required):
-                    await func(*args, **kwargs)
-                else:
-                    await websocket.close()
-
-            return websocket_wrapper
-
-        if is_async_callable(func):
-
-            @functools.wraps(func)
-            async def async_wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Any:
-                request = _connection_argument(name, position, args, kwargs)
-                assert isinstance(request, Request), (
-                    f"Parameter with name 'request' is required to be of type 'Request' not '{type(request).__name__}'"
-                )
-
-                if not has_required_scope(request, required):
-                    return _redirect_or_raise(request, redirect, status_code)
-                return await func(*args, **kwargs)
-
-            return async_wrapper
-
-        @functools.wraps(func)
-        def sync_wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Any:
-            request = _connection_argument(name, position, args, kwargs)
-            assert isinstance(request, Request), (
-                f"Parameter with name 'request' is required to be of type 'Request' not '{type(request).__name__}'"
-            )
-
-            if not has_required_scope(request, required):
-                return _redirect_or_raise(request, redirect, status_code)
-            return func(*args, **kwargs)
-
-        return sync_wrapper
+            return _guard_websocket(func, position, required)
+        return _guard_request(func, position, required, status_code, redirect)
 
     return decorator
 

@@ -26,6 +26,14 @@ _remove_converter_pattern = re.compile(r":\w+}")
 _OPENAPI_VERSION = re.compile(r"^(\d+)\.(\d+)")
 
 
+def _supports_query_method(schema: dict[str, Any]) -> bool:
+    """Tell whether the schema's OpenAPI version has the QUERY method, which arrived in 3.2."""
+    version = _OPENAPI_VERSION.match(str(schema.get("openapi", "")))
+    if version is None:
+        return False
+    return (int(version[1]), int(version[2])) >= (3, 2)
+
+
 class OpenAPIResponse(Response):
     """A response that renders a schema dict as YAML."""
 
@@ -34,6 +42,7 @@ class OpenAPIResponse(Response):
     def render(self, content: Any) -> bytes:
         assert yaml is not None, "`pyyaml` must be installed to use OpenAPIResponse."
         assert isinstance(content, dict), "The schema passed to OpenAPIResponse should be a dictionary."
+        # Block style writes each key of a nested mapping on its own line.
         return yaml.dump(content, default_flow_style=False).encode("utf-8")
 
 
@@ -58,32 +67,34 @@ class BaseSchemaGenerator:
         endpoint class gives one entry per method it defines among get, post, put, patch,
         delete, options and query. Routes with `include_in_schema=False` are left out.
         """
-        endpoints_info: list[EndpointInfo] = []
-
+        operations: list[EndpointInfo] = []
         for route in routes:
             if isinstance(route, Mount | Host):
-                # A Host adds nothing to the path, while a Mount prefixes its own path.
-                prefix = self._remove_converter(route.path) if isinstance(route, Mount) else ""
-                for sub_endpoint in self.get_endpoints(route.routes or []):
-                    endpoints_info.append(
-                        EndpointInfo(prefix + sub_endpoint.path, sub_endpoint.http_method, sub_endpoint.func)
-                    )
-                continue
+                operations += self._nested_endpoints(route)
+            elif isinstance(route, Route) and route.include_in_schema:
+                operations += self._route_endpoints(route)
+        return operations
 
-            if not isinstance(route, Route) or not route.include_in_schema:
-                continue
+    def _nested_endpoints(self, route: Mount | Host) -> list[EndpointInfo]:
+        # A Host adds nothing to the path, while a Mount prefixes its own path.
+        prefix = self._remove_converter(route.path) if isinstance(route, Mount) else ""
+        return [
+            EndpointInfo(prefix + inner.path, inner.http_method, inner.func)
+            for inner in self.get_endpoints(route.routes or [])
+        ]
 
-            path = self._remove_converter(route.path)
-            if inspect.isfunction(route.endpoint) or inspect.ismethod(route.endpoint):
-                for method in route.methods or ["GET"]:
-                    if method != "HEAD":
-                        endpoints_info.append(EndpointInfo(path, method.lower(), route.endpoint))
-            else:
-                for method in _ENDPOINT_METHODS:
-                    if hasattr(route.endpoint, method):
-                        endpoints_info.append(EndpointInfo(path, method, getattr(route.endpoint, method)))
-
-        return endpoints_info
+    def _route_endpoints(self, route: Route) -> list[EndpointInfo]:
+        path = self._remove_converter(route.path)
+        endpoint = route.endpoint
+        if not (inspect.isfunction(endpoint) or inspect.ismethod(endpoint)):
+            # An endpoint class documents each handler method separately.
+            return [
+                EndpointInfo(path, method, getattr(endpoint, method))
+                for method in _ENDPOINT_METHODS
+                if hasattr(endpoint, method)
+            ]
+        # HEAD mirrors GET, so it is not an operation of its own.
+        return [EndpointInfo(path, method.lower(), endpoint) for method in route.methods or ["GET"] if method != "HEAD"]
 
     def _remove_converter(self, path: str) -> str:
         """Drop the converters from a path template: `/users/{id:int}` gives `/users/{id}`."""
@@ -99,20 +110,17 @@ class BaseSchemaGenerator:
             return {}
 
         assert yaml is not None, "`pyyaml` must be installed to use parse_docstring."
-
-        parsed = yaml.safe_load(docstring.split("---")[-1])
+        _, _, yaml_part = docstring.rpartition("---")
+        parsed = yaml.safe_load(yaml_part)
         # A docstring without YAML parses to a plain string, which is not an operation.
-        if not isinstance(parsed, dict):
-            return {}
-        return parsed
+        return parsed if isinstance(parsed, dict) else {}
 
     def OpenAPIResponse(self, request: Request) -> Response:
         """Build the schema of the app's routes and return it as an `OpenAPIResponse`.
 
         Meant as the endpoint of a route, such as `Route("/schema", generator.OpenAPIResponse)`.
         """
-        schema = self.get_schema(routes=request.app.routes)
-        return OpenAPIResponse(schema)
+        return OpenAPIResponse(self.get_schema(routes=request.app.routes))
 
 
 class SchemaGenerator(BaseSchemaGenerator):
@@ -122,18 +130,20 @@ class SchemaGenerator(BaseSchemaGenerator):
         self.base_schema = base_schema
 
     def get_schema(self, routes: list[BaseRoute]) -> dict[str, Any]:
+        # A shallow copy, as in Starlette: a `paths` dict that the base schema brings is
+        # filled in place.
         schema = dict(self.base_schema)
-        schema.setdefault("paths", {})
-        # The QUERY method is an operation only from OpenAPI 3.2 on.
-        version = _OPENAPI_VERSION.match(str(schema.get("openapi", "")))
-        supports_query = version is not None and (int(version[1]), int(version[2])) >= (3, 2)
+        paths = schema.setdefault("paths", {})
+        skip_query = not _supports_query_method(schema)
 
-        for endpoint in self.get_endpoints(routes):
-            if endpoint.http_method == "query" and not supports_query:
+        for operation in self.get_endpoints(routes):
+            if skip_query and operation.http_method == "query":
                 continue
-            parsed = self.parse_docstring(endpoint.func)
-            if not parsed:
+            documented = self.parse_docstring(operation.func)
+            if not documented:
                 continue
-            schema["paths"].setdefault(endpoint.path, {})[endpoint.http_method] = parsed
+            if operation.path not in paths:
+                paths[operation.path] = {}
+            paths[operation.path][operation.http_method] = documented
 
         return schema

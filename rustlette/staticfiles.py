@@ -1,3 +1,5 @@
+"""An ASGI app that serves files from directories and from the static folders of packages."""
+
 from __future__ import annotations
 
 import errno
@@ -5,6 +7,7 @@ import importlib.util
 import os
 import stat
 from email.utils import parsedate
+from typing import TypeGuard
 
 import anyio
 import anyio.to_thread
@@ -17,6 +20,25 @@ from rustlette.types import Receive, Scope, Send
 from rustlette.websockets import WebSocketClose
 
 PathLike = str | os.PathLike[str]
+
+
+def _is_regular_file(stat_result: os.stat_result | None) -> TypeGuard[os.stat_result]:
+    return stat_result is not None and stat.S_ISREG(stat_result.st_mode)
+
+
+def _is_directory(stat_result: os.stat_result | None) -> bool:
+    return stat_result is not None and stat.S_ISDIR(stat_result.st_mode)
+
+
+def _package_static_directory(package: str | tuple[str, str]) -> str:
+    """Locate the static folder of an installed package: `statics`, or the folder a `(package, folder)` pair names."""
+    name, folder = package if isinstance(package, tuple) else (package, "statics")
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.origin is not None, f"Package {name!r} could not be found."
+    # The origin is the package's `__init__.py`, so ".." is the package folder.
+    directory = os.path.normpath(os.path.join(spec.origin, "..", folder))
+    assert os.path.isdir(directory), f"Directory '{folder!r}' in package {name!r} could not be found."
+    return directory
 
 
 class NotModifiedResponse(Response):
@@ -32,8 +54,8 @@ class NotModifiedResponse(Response):
     )
 
     def __init__(self, headers: Headers):
-        kept = {name: value for name, value in headers.items() if name in self.NOT_MODIFIED_HEADERS}
-        super().__init__(status_code=304, headers=kept)
+        repeated = {name: value for name, value in headers.items() if name in self.NOT_MODIFIED_HEADERS}
+        super().__init__(status_code=304, headers=repeated)
 
 
 class StaticFiles:
@@ -58,8 +80,10 @@ class StaticFiles:
         self.packages = packages
         self.all_directories = self.get_directories(directory, packages)
         self.html = html
-        self.config_checked = False
         self.follow_symlink = follow_symlink
+        # With check_dir=False the directory may be created after start-up, so the first
+        # request checks it instead.
+        self.config_checked = False
         if check_dir and directory is not None and not os.path.isdir(directory):
             raise RuntimeError(f"Directory '{directory}' does not exist")
 
@@ -68,45 +92,22 @@ class StaticFiles:
         directory: PathLike | None = None,
         packages: list[str | tuple[str, str]] | None = None,
     ) -> list[PathLike]:
-        """List the directories to serve from, in lookup order: `directory`, then each package's.
-
-        A package given by name serves its `statics` folder, and a `(package, folder)`
-        pair serves that folder of the package.
-        """
-        directories: list[PathLike] = []
-        if directory is not None:
-            directories.append(directory)
-
-        for package in packages or []:
-            if isinstance(package, tuple):
-                package, statics_dir = package
-            else:
-                statics_dir = "statics"
-            spec = importlib.util.find_spec(package)
-            assert spec is not None, f"Package {package!r} could not be found."
-            assert spec.origin is not None, f"Package {package!r} could not be found."
-            package_directory = os.path.normpath(os.path.join(spec.origin, "..", statics_dir))
-            assert os.path.isdir(package_directory), (
-                f"Directory '{statics_dir!r}' in package {package!r} could not be found."
-            )
-            directories.append(package_directory)
-
-        return directories
+        """List the directories to serve from, in lookup order: `directory`, then each package's."""
+        found: list[PathLike] = [] if directory is None else [directory]
+        found += [_package_static_directory(package) for package in packages or ()]
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             await WebSocketClose()(scope, receive, send)
             return
-
         assert scope["type"] == "http"
 
-        # With check_dir=False the directory may be created after start-up, so it is checked here.
         if not self.config_checked:
             await self.check_config()
             self.config_checked = True
 
-        path = self.get_path(scope)
-        response = await self.get_response(path, scope)
+        response = await self.get_response(self.get_path(scope), scope)
         await response(scope, receive, send)
 
     def get_path(self, scope: Scope) -> str:
@@ -114,46 +115,55 @@ class StaticFiles:
 
         `"/css/../app.js"` gives `"app.js"`, and the root gives `"."`.
         """
-        route_path = get_route_path(scope)
-        return os.path.normpath(os.path.join(*route_path.split("/")))
+        segments = get_route_path(scope).split("/")
+        return os.path.normpath(os.path.join(*segments))
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         """Build the response for `path`, or raise `HTTPException` with 401, 404 or 405."""
         if scope["method"] not in ("GET", "HEAD"):
             raise HTTPException(status_code=405, headers={"Allow": "GET, HEAD"})
 
-        try:
-            full_path, stat_result = await anyio.to_thread.run_sync(self.lookup_path, path)
-        except PermissionError:
-            raise HTTPException(status_code=401)
-        except OSError as exc:
-            # No file can have a name longer than the file system allows.
-            if exc.errno == errno.ENAMETOOLONG:
-                raise HTTPException(status_code=404)
-            raise exc
-        except ValueError:
-            # The path contains a null byte, or another character no file name can have.
-            raise HTTPException(status_code=404)
-
-        if stat_result is not None and stat.S_ISREG(stat_result.st_mode):
+        full_path, stat_result = await self._lookup_requested_path(path)
+        if _is_regular_file(stat_result):
             return self.file_response(full_path, stat_result, scope)
 
-        if stat_result is not None and stat.S_ISDIR(stat_result.st_mode) and self.html:
-            index_path = os.path.join(path, "index.html")
-            full_path, stat_result = await anyio.to_thread.run_sync(self.lookup_path, index_path)
-            if stat_result is not None and stat.S_ISREG(stat_result.st_mode):
-                if not scope["path"].endswith("/"):
-                    # Relative links in the index page resolve against the directory only
-                    # when its URL ends in "/".
-                    url = URL(scope=scope)
-                    return RedirectResponse(url=url.replace(path=url.path + "/"))
-                return self.file_response(full_path, stat_result, scope)
-
         if self.html:
-            full_path, stat_result = await anyio.to_thread.run_sync(self.lookup_path, "404.html")
-            if stat_result is not None and stat.S_ISREG(stat_result.st_mode):
-                return FileResponse(full_path, stat_result=stat_result, status_code=404)
+            if _is_directory(stat_result):
+                index_response = await self._directory_index_response(path, scope)
+                if index_response is not None:
+                    return index_response
+            page_path, page_stat = await anyio.to_thread.run_sync(self.lookup_path, "404.html")
+            if _is_regular_file(page_stat):
+                return FileResponse(page_path, stat_result=page_stat, status_code=404)
+
         raise HTTPException(status_code=404)
+
+    async def _lookup_requested_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        # Only the lookup of the path the client sent maps file system errors to HTTP
+        # errors. Those of `index.html` and `404.html` propagate unchanged.
+        try:
+            return await anyio.to_thread.run_sync(self.lookup_path, path)
+        except PermissionError:
+            raise HTTPException(status_code=401)
+        except (OSError, ValueError) as exc:
+            # A name longer than the file system allows (ENAMETOOLONG) or one with a null byte
+            # (ValueError) cannot name a file, so the path is not found.
+            if isinstance(exc, OSError) and exc.errno != errno.ENAMETOOLONG:
+                raise
+            raise HTTPException(status_code=404)
+
+    async def _directory_index_response(self, path: str, scope: Scope) -> Response | None:
+        """Serve the `index.html` of a directory, or return `None` when it has none."""
+        index_path, index_stat = await anyio.to_thread.run_sync(self.lookup_path, os.path.join(path, "index.html"))
+        if not _is_regular_file(index_stat):
+            return None
+        if scope["path"].endswith("/"):
+            return self.file_response(index_path, index_stat, scope)
+
+        # Relative links in the index page resolve against the directory only when its
+        # URL ends in "/".
+        url = URL(scope=scope)
+        return RedirectResponse(url=url.replace(path=f"{url.path}/"))
 
     def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
         """Find `path` in the served directories and return its full path and `os.stat` result.
@@ -165,21 +175,18 @@ class StaticFiles:
         if path.startswith(("/", "\\")):
             return "", None
 
+        # Without follow_symlink, symlinks are resolved before the containment check, so
+        # one that points outside the directory is rejected. With it, only ".." is.
+        resolve = os.path.abspath if self.follow_symlink else os.path.realpath
         for directory in self.all_directories:
-            joined_path = os.path.join(directory, path)
-            if self.follow_symlink:
-                # Symlinks may point anywhere, so only ".." is kept from leaving the directory.
-                full_path = os.path.abspath(joined_path)
-                directory = os.path.abspath(directory)
-            else:
-                full_path = os.path.realpath(joined_path)
-                directory = os.path.realpath(directory)
-            if os.path.commonpath([full_path, directory]) != str(directory):
+            candidate = resolve(os.path.join(directory, path))
+            root = resolve(directory)
+            if os.path.commonpath([candidate, root]) != root:
                 continue
             try:
-                return full_path, os.stat(full_path)
+                return candidate, os.stat(candidate)
             except (FileNotFoundError, NotADirectoryError):
-                continue
+                pass
         return "", None
 
     def file_response(
@@ -191,9 +198,9 @@ class StaticFiles:
     ) -> Response:
         """Serve the file, or a 304 when the request's validators still match it."""
         response = FileResponse(full_path, status_code=status_code, stat_result=stat_result)
-        if self.is_not_modified(response.headers, Headers(scope=scope)):
-            return NotModifiedResponse(response.headers)
-        return response
+        if not self.is_not_modified(response.headers, Headers(scope=scope)):
+            return response
+        return NotModifiedResponse(response.headers)
 
     async def check_config(self) -> None:
         """Raise `RuntimeError` when `directory` is missing or is not a directory.
@@ -204,30 +211,36 @@ class StaticFiles:
             return
 
         try:
-            stat_result = await anyio.to_thread.run_sync(os.stat, self.directory)
+            directory_stat = await anyio.to_thread.run_sync(os.stat, self.directory)
         except FileNotFoundError:
             raise RuntimeError(f"StaticFiles directory '{self.directory}' does not exist.")
-        if not (stat.S_ISDIR(stat_result.st_mode) or stat.S_ISLNK(stat_result.st_mode)):
+        mode = directory_stat.st_mode
+        if not stat.S_ISDIR(mode) and not stat.S_ISLNK(mode):
             raise RuntimeError(f"StaticFiles path '{self.directory}' is not a directory.")
 
     def is_not_modified(self, response_headers: Headers, request_headers: Headers) -> bool:
         """Tell whether the request's conditional headers let a 304 replace the response.
 
         If-None-Match takes precedence over If-Modified-Since, as RFC 9110 section 13.2.2
-        orders them. Weak tags compare equal to the strong ones.
+        orders them.
         """
         if_none_match = request_headers.get("if-none-match")
         if if_none_match:
             if if_none_match.strip() == "*":
                 return True
+            # If-None-Match compares entity tags weakly, so a W/ prefix is ignored.
             # FileResponse always sets an ETag.
-            etag = response_headers["etag"]
-            return etag in [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+            tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+            return response_headers["etag"] in tags
 
         if_modified_since = request_headers.get("if-modified-since")
-        last_modified = response_headers.get("last-modified")
-        if if_modified_since is None or last_modified is None:
+        if if_modified_since is None:
             return False
         since_date = parsedate(if_modified_since)
+        last_modified = response_headers.get("last-modified")
+        if last_modified is None:
+            return False
         modified_date = parsedate(last_modified)
-        return since_date is not None and modified_date is not None and since_date >= modified_date
+        if since_date is None or modified_date is None:
+            return False
+        return since_date >= modified_date

@@ -14,16 +14,27 @@ from rustlette.types import Receive, Scope, Send
 
 try:
     import jinja2
-
-    # Jinja 3.0 renamed `contextfunction` to `pass_context`, and 3.1 removed the old name.
-    if TYPE_CHECKING:
-        pass_context = jinja2.pass_context
-    elif hasattr(jinja2, "pass_context"):
-        pass_context = jinja2.pass_context
-    else:  # pragma: no cover
-        pass_context = jinja2.contextfunction
 except ImportError as _import_error:  # pragma: no cover
     raise ImportError("jinja2 must be installed to use Jinja2Templates") from _import_error
+
+# Jinja 3.0 renamed `contextfunction` to `pass_context`, and Jinja 3.1 removed the old name.
+if TYPE_CHECKING or hasattr(jinja2, "pass_context"):
+    pass_context = jinja2.pass_context
+else:  # pragma: no cover
+    pass_context = jinja2.contextfunction
+
+# The ASGI extension through which a test client asks for the template and its context.
+_DEBUG_EXTENSION = "http.response.debug"
+
+_ContextProcessor = Callable[[Request], dict[str, Any]]
+_TemplateDirectories = str | PathLike[str] | Sequence[str | PathLike[str]]
+
+
+@pass_context
+def _url_for(context: dict[str, Any], name: str, /, **path_params: Any) -> URL:
+    """Build the URL of the route `name` for the request that the template renders."""
+    current_request: Request = context["request"]
+    return current_request.url_for(name, **path_params)
 
 
 class _TemplateResponse(HTMLResponse):
@@ -40,16 +51,14 @@ class _TemplateResponse(HTMLResponse):
     ):
         self.template = template
         self.context = context
-        content = template.render(context)
-        super().__init__(content, status_code, headers, media_type, background)
+        super().__init__(template.render(context), status_code, headers, media_type, background)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # A server that supports the debug extension, such as the TestClient, receives the
-        # template and context, so tests can inspect what was rendered.
-        request = self.context.get("request", {})
-        extensions = request.get("extensions", {})
-        if "http.response.debug" in extensions:  # pragma: no branch
-            await send({"type": "http.response.debug", "info": {"template": self.template, "context": self.context}})
+        # A context without a request is treated as if the server lacked the extension.
+        connection = self.context.get("request", {})
+        if _DEBUG_EXTENSION in connection.get("extensions", {}):
+            debug_info = {"template": self.template, "context": self.context}
+            await send({"type": _DEBUG_EXTENSION, "info": debug_info})
         await super().__call__(scope, receive, send)
 
 
@@ -60,7 +69,7 @@ class Jinja2Templates:
     build the URL of a named route. Example:
 
         ```python
-        templates = Jinja2Templates(directory="templates")
+        templates = Jinja2Templates(directory="site/templates")
 
         async def homepage(request: Request) -> Response:
             return templates.TemplateResponse(request, "index.html", {"title": "Home"})
@@ -70,9 +79,9 @@ class Jinja2Templates:
     @overload
     def __init__(
         self,
-        directory: str | PathLike[str] | Sequence[str | PathLike[str]],
+        directory: _TemplateDirectories,
         *,
-        context_processors: list[Callable[[Request], dict[str, Any]]] | None = None,
+        context_processors: list[_ContextProcessor] | None = None,
     ) -> None: ...
 
     @overload
@@ -80,39 +89,30 @@ class Jinja2Templates:
         self,
         *,
         env: jinja2.Environment,
-        context_processors: list[Callable[[Request], dict[str, Any]]] | None = None,
+        context_processors: list[_ContextProcessor] | None = None,
     ) -> None: ...
 
     def __init__(
         self,
-        directory: str | PathLike[str] | Sequence[str | PathLike[str]] | None = None,
+        directory: _TemplateDirectories | None = None,
         *,
-        context_processors: list[Callable[[Request], dict[str, Any]]] | None = None,
+        context_processors: list[_ContextProcessor] | None = None,
         env: jinja2.Environment | None = None,
     ) -> None:
         assert bool(directory) ^ bool(env), "either 'directory' or 'env' arguments must be passed"
-        self.context_processors = context_processors or []
         if directory is not None:
-            loader = jinja2.FileSystemLoader(directory)
-            self.env = jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape())
-        elif env is not None:  # pragma: no branch
-            self.env = env
-
-        self._setup_env_defaults(self.env)
+            # Autoescaping follows the template's file extension, so HTML is escaped and text is not.
+            env = jinja2.Environment(loader=jinja2.FileSystemLoader(directory), autoescape=jinja2.select_autoescape())
+        # Only narrows the type, because the check above already rejects a missing `env`.
+        assert env is not None
+        self.env = env
+        self.context_processors = context_processors if context_processors else []
+        self._setup_env_defaults(env)
 
     def _setup_env_defaults(self, env: jinja2.Environment) -> None:
-        @pass_context
-        def url_for(
-            context: dict[str, Any],
-            name: str,
-            /,
-            **path_params: Any,
-        ) -> URL:
-            request: Request = context["request"]
-            return request.url_for(name, **path_params)
-
-        # An environment passed in may bring its own `url_for`, which is kept.
-        env.globals.setdefault("url_for", url_for)
+        # A `url_for` global that the caller's own environment already defines wins.
+        if "url_for" not in env.globals:
+            env.globals["url_for"] = _url_for
 
     def get_template(self, name: str) -> jinja2.Template:
         return self.env.get_template(name)
@@ -133,14 +133,15 @@ class Jinja2Templates:
         whatever each context processor returns for the request, which overrides both.
         `context` is updated in place when it is a non-empty dict.
         """
-        context = context or {}
-        context.setdefault("request", request)
-        for context_processor in self.context_processors:
-            context.update(context_processor(request))
+        if not context:
+            context = {}
+        if "request" not in context:
+            context["request"] = request
+        for processor in self.context_processors:
+            context.update(processor(request))
 
-        template = self.get_template(name)
         return _TemplateResponse(
-            template,
+            self.get_template(name),
             context,
             status_code=status_code,
             headers=headers,

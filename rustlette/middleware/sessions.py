@@ -42,7 +42,7 @@ class SessionMiddleware:
         self.max_age = max_age
         self.path = path
 
-        flags = ["httponly", f"samesite={same_site}"]
+        flags = ["httponly", "samesite=" + same_site]
         if https_only:
             flags.append("secure")
         if domain is not None:
@@ -52,22 +52,13 @@ class SessionMiddleware:
         self.security_flags = "; ".join(flags)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):  # pragma: no cover
-            await self.app(scope, receive, send)
-            return
-
-        cookie = HTTPConnection(scope).cookies.get(self.session_cookie)
-        session = self._load_session(cookie)
-        # Only a client that sent a valid session needs a cookie that clears it.
-        had_session = session is not None
-        scope["session"] = Session() if session is None else session
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                self._add_session_headers(message, scope["session"], had_session)
-            await send(message)
-
-        await self.app(scope, receive, send_wrapper)
+        if scope["type"] in ("http", "websocket"):
+            cookie = HTTPConnection(scope).cookies.get(self.session_cookie)
+            loaded = self._load_session(cookie)
+            scope["session"] = Session() if loaded is None else loaded
+            # Only a client that sent a valid session needs a cookie that clears it.
+            send = self._send_with_cookie(scope, send, had_session=loaded is not None)
+        await self.app(scope, receive, send)
 
     def _load_session(self, cookie: str | None) -> Session | None:
         """Decode the session cookie, or return `None` when it is missing or its signature is invalid."""
@@ -79,25 +70,40 @@ class SessionMiddleware:
             return None
         return Session(json.loads(b64decode(payload)))
 
+    def _send_with_cookie(self, scope: Scope, send: Send, had_session: bool) -> Send:
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                # The app may have replaced the session object, so it is read from the scope now.
+                self._add_session_headers(message, scope["session"], had_session)
+            await send(message)
+
+        return send_with_cookie
+
     def _add_session_headers(self, message: Message, session: Session, had_session: bool) -> None:
+        # Built even when no header changes, because building it turns the message's
+        # headers into a list, as Starlette's middleware does.
         message.setdefault("headers", [])
         headers = MutableHeaders(scope=message)
         if session.accessed:
             # The response depends on the cookie, so caches must not share it between clients.
             headers.add_vary_header("Cookie")
-        if not session.modified:
-            return
+        cookie = self._set_cookie_value(session, had_session)
+        if cookie is not None:
+            headers.append("Set-Cookie", cookie)
 
+    def _set_cookie_value(self, session: Session, had_session: bool) -> str | None:
+        """Build the Set-Cookie value for a changed session, or return `None` when the client's cookie stays valid."""
+        if not session.modified:
+            return None
         if session:
-            payload = self.signer.sign(b64encode(json.dumps(session).encode("utf-8"))).decode("utf-8")
-            max_age = "" if self.max_age is None else f"Max-Age={self.max_age}; "
-            headers.append(
-                "Set-Cookie", f"{self.session_cookie}={payload}; path={self.path}; {max_age}{self.security_flags}"
-            )
+            value = self.signer.sign(b64encode(json.dumps(session).encode("utf-8"))).decode("utf-8")
+            lifetime = "" if self.max_age is None else f"Max-Age={self.max_age}; "
         elif had_session:
-            headers.append(
-                "Set-Cookie", f"{self.session_cookie}=null; path={self.path}; {_EXPIRED}{self.security_flags}"
-            )
+            # An emptied session deletes the cookie the client holds.
+            value, lifetime = "null", _EXPIRED
+        else:
+            return None
+        return f"{self.session_cookie}={value}; path={self.path}; {lifetime}{self.security_flags}"
 
 
 class Session(dict[str, typing.Any]):

@@ -1,3 +1,5 @@
+"""An ASGI adapter for WSGI applications, deprecated like Starlette's."""
+
 from __future__ import annotations
 
 import io
@@ -23,6 +25,15 @@ warnings.warn(
     stacklevel=2,
 )
 
+# WSGI requires a server address, which ASGI leaves optional.
+_DEFAULT_SERVER = ("localhost", 80)
+
+# The last three wsgi.* entries of the environ, which are the same for every request.
+_WSGI_FLAGS = {"wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False}
+
+# The two headers that CGI passes without the HTTP_ prefix.
+_UNPREFIXED_HEADERS = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
+
 
 def _to_wsgi_string(value: str) -> str:
     """Re-encode text as PEP 3333 expects: the UTF-8 bytes, each read as one latin-1 character."""
@@ -31,21 +42,42 @@ def _to_wsgi_string(value: str) -> str:
 
 def _environ_key(header_name: str) -> str:
     """Map a lower-case header name to its CGI variable: `x-forwarded-for` gives `HTTP_X_FORWARDED_FOR`."""
-    if header_name == "content-type":
-        return "CONTENT_TYPE"
-    if header_name == "content-length":
-        return "CONTENT_LENGTH"
+    unprefixed = _UNPREFIXED_HEADERS.get(header_name)
+    if unprefixed is not None:
+        return unprefixed
     return f"HTTP_{header_name}".upper().replace("-", "_")
+
+
+def _path_below_root(path: str, root_path: str) -> str:
+    """Remove `root_path` from the front of `path`, but only up to a "/" boundary.
+
+    Under the root "/api", "/api/users" gives "/users" while "/apix" stays whole.
+    """
+    boundary = root_path.rstrip("/") + "/"
+    if path != root_path and not path.startswith(boundary):
+        return path
+    return path[len(root_path) :]
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _encode_header(name: str, value: str) -> tuple[bytes, bytes]:
+    # Lower-casing the bytes, after the ASCII check, keeps non-ASCII names rejected
+    # even when str.lower() would map them to ASCII.
+    return name.strip().encode("ascii").lower(), value.strip().encode("ascii")
 
 
 def build_environ(scope: Scope, body: bytes) -> dict[str, Any]:
     """Build the WSGI environ for an ASGI HTTP scope and its complete request body."""
     script_name = _to_wsgi_string(scope.get("root_path", ""))
-    path_info = _to_wsgi_string(scope["path"])
-    # The root path is removed only up to a "/" boundary, so "/apix" stays whole under "/api".
-    if path_info == script_name or path_info.startswith(script_name.rstrip("/") + "/"):
-        path_info = path_info[len(script_name) :]
-
+    path_info = _path_below_root(_to_wsgi_string(scope["path"]), script_name)
     environ: dict[str, Any] = {
         "REQUEST_METHOD": scope["method"],
         "SCRIPT_NAME": script_name,
@@ -56,17 +88,12 @@ def build_environ(scope: Scope, body: bytes) -> dict[str, Any]:
         "wsgi.url_scheme": scope.get("scheme", "http"),
         "wsgi.input": io.BytesIO(body),
         "wsgi.errors": sys.stdout,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
+        **_WSGI_FLAGS,
     }
 
-    # WSGI requires the server address, which is optional in ASGI.
-    server = scope.get("server") or ("localhost", 80)
-    environ["SERVER_NAME"] = server[0]
+    server = scope.get("server") or _DEFAULT_SERVER
     # NOTE: the port stays an int as in Starlette, although PEP 3333 requires a str.
-    environ["SERVER_PORT"] = server[1]
-
+    environ["SERVER_NAME"], environ["SERVER_PORT"] = server[0], server[1]
     client = scope.get("client")
     if client:
         environ["REMOTE_ADDR"] = client[0]
@@ -75,9 +102,8 @@ def build_environ(scope: Scope, body: bytes) -> dict[str, Any]:
     for raw_name, raw_value in scope.get("headers", []):
         key = _environ_key(raw_name.decode("latin1"))
         value = raw_value.decode("latin1")
-        if key in environ:
-            value = f"{environ[key]},{value}"
-        environ[key] = value
+        previous = environ.get(key)
+        environ[key] = value if previous is None else f"{previous},{value}"
     return environ
 
 
@@ -89,8 +115,7 @@ class WSGIMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"
-        responder = WSGIResponder(self.app, scope)
-        await responder(receive, send)
+        await WSGIResponder(self.app, scope)(receive, send)
 
 
 class WSGIResponder:
@@ -108,32 +133,34 @@ class WSGIResponder:
         self.scope = scope
         self.status = None
         self.response_headers = None
-        self.stream_send, self.stream_receive = anyio.create_memory_object_stream(math.inf)
         self.response_started = False
         self.exc_info: Any = None
+        # An unbounded buffer, so a send from the worker thread never waits for the client to read.
+        self.stream_send, self.stream_receive = anyio.create_memory_object_stream(max_buffer_size=math.inf)
 
     async def __call__(self, receive: Receive, send: Send) -> None:
         # WSGI reads the body from a file, so the whole body is received first.
-        chunks: list[bytes] = []
-        more_body = True
-        while more_body:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            more_body = message.get("more_body", False)
-        environ = build_environ(self.scope, b"".join(chunks))
+        environ = build_environ(self.scope, await _read_body(receive))
 
         async with create_collapsing_task_group() as task_group:
             task_group.start_soon(self.sender, send)
-            # Closing the send side ends the sender's loop once the app has finished.
-            async with self.stream_send:
+            try:
                 await anyio.to_thread.run_sync(self.wsgi, environ, self.start_response)
-        if self.exc_info is not None:
-            raise self.exc_info[1].with_traceback(self.exc_info[2])
+            finally:
+                # The sender stops once the stream is closed and drained.
+                await self.stream_send.aclose()
+
+        if self.exc_info is None:
+            return
+        _, error, traceback = self.exc_info
+        raise error.with_traceback(traceback)
 
     async def sender(self, send: Send) -> None:
-        async with self.stream_receive:
+        try:
             async for message in self.stream_receive:
                 await send(message)
+        finally:
+            await self.stream_receive.aclose()
 
     def start_response(
         self,
@@ -147,14 +174,11 @@ class WSGIResponder:
             return
 
         self.response_started = True
-        status_code, _reason = status.split(" ", 1)
-        headers = [
-            (name.strip().encode("ascii").lower(), value.strip().encode("ascii")) for name, value in response_headers
-        ]
-        anyio.from_thread.run(
-            self.stream_send.send,
-            {"type": "http.response.start", "status": int(status_code), "headers": headers},
-        )
+        # A status without a reason phrase fails to unpack, as it does in Starlette.
+        code, _reason = status.split(" ", 1)
+        status_code = int(code)
+        headers = [_encode_header(name, value) for name, value in response_headers]
+        self._send_from_thread({"type": "http.response.start", "status": status_code, "headers": headers})
 
     def wsgi(
         self,
@@ -163,9 +187,8 @@ class WSGIResponder:
     ) -> None:
         # NOTE: as in Starlette, the close() method of the returned iterable is not called.
         for chunk in self.app(environ, start_response):
-            anyio.from_thread.run(
-                self.stream_send.send,
-                {"type": "http.response.body", "body": chunk, "more_body": True},
-            )
+            self._send_from_thread({"type": "http.response.body", "body": chunk, "more_body": True})
+        self._send_from_thread({"type": "http.response.body", "body": b""})
 
-        anyio.from_thread.run(self.stream_send.send, {"type": "http.response.body", "body": b""})
+    def _send_from_thread(self, message: MutableMapping[str, Any]) -> None:
+        anyio.from_thread.run(self.stream_send.send, message)
