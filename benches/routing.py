@@ -5,7 +5,7 @@ Run from the repository root with `python -m benches.routing` or
 (repeatable) picks tables. For each table the run sends five requests: a static hit
 on the first route, a static and a parameterised hit near the end of the table, a
 miss (404) and a wrong method (405). Every request is sampled on every contender in
-turn, round after round, and the report gives the median time per request, rustlette's
+turn, round after round. The report gives the median time per request, rustlette's
 ratios to starlette and to the bare app, and each contender's cost of the last route
 relative to the first.
 
@@ -191,7 +191,7 @@ TABLES: tuple[_Table, ...] = (
 
 
 def _bare_app(probes: Sequence[_Probe]) -> ASGIApp:
-    """Build an ASGI app that answers each probe from a dict: routing at no cost."""
+    """Build an ASGI app that looks up each probe's response in a dict: routing at no cost."""
     responses = {(probe.method, probe.path): (probe.status, probe.headers(), probe.body) for probe in probes}
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:

@@ -9,11 +9,11 @@ import sys
 import traceback
 import types
 import warnings
-from collections.abc import Awaitable, Callable, Collection, Generator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Generator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from enum import Enum
 from re import Pattern
-from typing import Any, TypeVar
+from typing import Any, Self, SupportsIndex, TypeVar
 
 from rustlette._exception_handler import wrap_app_handling_exceptions
 from rustlette._utils import get_route_path, is_async_callable, parse_host_header
@@ -198,8 +198,12 @@ def _is_plain_endpoint(endpoint: Any) -> bool:
     return inspect.isfunction(handler) or inspect.ismethod(handler)
 
 
-def _convert_params(param_convertors: dict[str, Convertor[Any]], matched: dict[str, str]) -> dict[str, Any]:
-    return {key: param_convertors[key].convert(value) for key, value in matched.items()}
+def _convert_params(param_convertors: dict[str, Convertor[Any]], matched: dict[str, Any]) -> dict[str, Any]:
+    # Converts in place: `matched` is the fresh dict from `groupdict()`, and
+    # replacing the values of existing keys while iterating is allowed.
+    for key, value in matched.items():
+        matched[key] = param_convertors[key].convert(value)
+    return matched
 
 
 # Each change that can alter how a router matches takes a new number from this
@@ -330,7 +334,9 @@ class Route(BaseRoute):
             match = self.path_regex.match(get_route_path(scope))
             if match:
                 path_params: dict[str, Any] = dict(scope.get("path_params", {}))
-                path_params.update(_convert_params(self.param_convertors, match.groupdict()))
+                matched = match.groupdict()
+                if matched:
+                    path_params.update(_convert_params(self.param_convertors, matched))
                 child_scope = {"endpoint": self.endpoint, "path_params": path_params}
                 if self.methods and scope["method"] not in self.methods:
                     return Match.PARTIAL, child_scope
@@ -624,7 +630,7 @@ class _DefaultLifespan:
         return self
 
 
-class _RouteList(list):  # type: ignore[type-arg]
+class _RouteList(list[Any]):
     """A router's `routes`: a real `list` that takes a new version on every mutation."""
 
     __slots__ = ("_version",)
@@ -684,27 +690,25 @@ class _RouteList(list):  # type: ignore[type-arg]
         super().__delitem__(index)
         self._touch()
 
-    def __iadd__(self, other: Any) -> Any:
+    # `+=` takes any iterable while `+` takes only lists. typeshed's `list` has the same mismatch.
+    def __iadd__(self, other: Iterable[Any]) -> Self:  # type: ignore[misc]
         try:
             return super().__iadd__(other)
         finally:
             self._touch()
 
-    def __imul__(self, count: Any) -> Any:
+    def __imul__(self, count: SupportsIndex) -> Self:
         result = super().__imul__(count)
         self._touch()
         return result
 
 
-# The regex of each built-in convertor, which the route table recognizes. A
-# convertor of another type, even one registered under a built-in name, makes its
-# route opaque, because its convert() may raise where the table cannot tell.
-_TABLE_CONVERTOR_REGEXES: dict[type[Convertor[Any]], str] = {
-    StringConvertor: StringConvertor.regex,
-    PathConvertor: PathConvertor.regex,
-    IntegerConvertor: IntegerConvertor.regex,
-    FloatConvertor: FloatConvertor.regex,
-    UUIDConvertor: UUIDConvertor.regex,
+# The regex and the convert() of each built-in convertor, which the route table
+# recognizes. Any other convertor, even one registered under a built-in name, makes
+# its route opaque, because its convert() may raise where the table cannot tell.
+_TABLE_CONVERTORS: dict[type[Convertor[Any]], tuple[str, Callable[..., Any]]] = {
+    convertor_class: (convertor_class.regex, convertor_class.convert)
+    for convertor_class in (StringConvertor, PathConvertor, IntegerConvertor, FloatConvertor, UUIDConvertor)
 }
 
 # `int()` raises ValueError for more digits than sys.get_int_max_str_digits(), and
@@ -714,7 +718,7 @@ _overlong_digit_runs: dict[int, Pattern[str]] = {}
 
 
 def _has_overlong_digit_run(route_path: str) -> bool:
-    """Tell whether `int()` would reject a run of ASCII digits in `route_path`."""
+    """Tell whether `route_path` has a run of ASCII digits longer than `int()` accepts."""
     limit = sys.get_int_max_str_digits()
     if limit == 0 or len(route_path) <= limit:
         return False
@@ -728,16 +732,21 @@ def _has_overlong_digit_run(route_path: str) -> bool:
 
 
 def _uses_table_convertors(path_regex: Pattern[str], param_convertors: Any) -> bool:
-    """Tell whether each group of `path_regex` has a built-in convertor with the same regex.
+    """Tell whether each group of `path_regex` has an unchanged built-in convertor with the same regex.
 
-    Then convert() cannot fail for a value the regex matched, except `int()` on an
-    overlong digit run, which the router checks per request.
+    Their convert() accepts every value that their regex matches, except that
+    `int()` rejects an overlong digit run, which the router checks per request.
     """
     if type(param_convertors) is not dict or param_convertors.keys() != path_regex.groupindex.keys():
         return False
     for name, convertor in param_convertors.items():
-        regex = _TABLE_CONVERTOR_REGEXES.get(type(convertor))
-        if regex is None or convertor.regex != regex or f"(?P<{name}>{regex})" not in path_regex.pattern:
+        known = _TABLE_CONVERTORS.get(type(convertor))
+        if known is None or "convert" in getattr(convertor, "__dict__", ()):
+            return False
+        regex, convert = known
+        if convertor.regex != regex or type(convertor).convert is not convert:
+            return False
+        if f"(?P<{name}>{regex})" not in path_regex.pattern:
             return False
     return True
 
@@ -799,7 +808,9 @@ class _RouteIndex:
         entries = [_describe_route(route) for route in self.routes]
         self.table = RouteTable(entries)
         self.opaque = self.table.opaque
-        self.searchable = len(self.opaque) < len(self.routes)
+        # For a single route the ordered scan is one `matches()` call, which is
+        # cheaper than a lookup followed by the same call.
+        self.searchable = len(self.routes) > 1 and len(self.opaque) < len(self.routes)
         # The classes of the routes the table matches, with the `matches` each had.
         # Patching `matches` on a class sets no route attribute, so the router
         # compares these on every request.
@@ -808,14 +819,12 @@ class _RouteIndex:
         self.list_version = list_version
         self.attribute_version = attribute_version
 
-    def is_current(self, routes: _RouteList) -> bool:
-        """Tell whether neither `routes` nor the matching code changed since the build."""
-        if self.list_version != routes._version or self.attribute_version != _route_attribute_version:
-            return False
+    def matches_patched(self) -> bool:
+        """Tell whether a route class got another `matches` since the build."""
         for cls, matches in self.route_classes:
             if cls.matches is not matches:
-                return False
-        return True
+                return True
+        return False
 
 
 _KnownMatches = dict[int, tuple[Match, Scope]]
@@ -827,8 +836,8 @@ def _scan_routes(
     """Find the route for `scope` by calling each route's `matches()` in order.
 
     Returns the first full match, else the first partial one, else None. `known`
-    holds results of `matches()` calls already made for this scope, by position, so
-    that no route is asked twice.
+    contains the results of `matches()` calls already made for this scope, by
+    position, so that no route is called twice.
     """
     partial = None
     for position, route in enumerate(routes):
@@ -844,7 +853,7 @@ def _scan_routes(
 
 
 def _any_route_matches(routes: Sequence[BaseRoute], scope: Scope, known: _KnownMatches | None = None) -> bool:
-    """Tell whether some route gives a full or partial match, asking them in order."""
+    """Tell whether some route gives a full or partial match, calling them in order."""
     for position, route in enumerate(routes):
         if known is not None and position in known:
             match = known[position][0]
@@ -1013,25 +1022,33 @@ class Router:
         if type(routes) is not _RouteList:
             return None
         index = self._route_index
-        if index is None or not index.is_current(routes):
+        if (
+            index is None
+            or index.list_version != routes._version
+            or index.attribute_version != _route_attribute_version
+            or index.matches_patched()
+        ):
             index = _RouteIndex(routes, routes._version, _route_attribute_version)
             self._route_index = index
         return index
 
     def _lookup(self, index: _RouteIndex, scope: Scope) -> tuple[int | None, int | None] | None:
-        """Ask the route table for `(full, partial)`, or return None when it cannot answer.
+        """Look up `(full, partial)` in the route table, or return None when the table cannot decide.
 
-        It cannot when a value is not a plain `str`, or when the path holds a digit
-        run that `int()` rejects. Starlette then raises ValueError in the first
-        `{name:int}` route that matches the path, even one it would skip as a
-        partial match, and only the ordered scan does the same.
+        It cannot when a value is not a plain `str`, or when the path contains a
+        digit run longer than `int()` accepts. Starlette then raises ValueError in
+        the first `{name:int}` route that matches the path, even one that would only
+        be a partial match, and only the ordered scan does the same.
         """
-        if not index.searchable:
-            return None
         route_path = get_route_path(scope)
         scope_type = scope["type"]
-        method = scope.get("method") if scope_type == "http" else None
-        if type(route_path) is not str or (scope_type == "http" and type(method) is not str):
+        if scope_type == "http":
+            method = scope.get("method")
+            if type(method) is not str:
+                return None
+        else:
+            method = None
+        if type(route_path) is not str:
             return None
         if len(route_path) > _INT_DIGITS_CHECK_THRESHOLD and _has_overlong_digit_run(route_path):
             return None
@@ -1041,62 +1058,76 @@ class Router:
         """Find the route that Starlette's in-order loop would pick, with its child scope.
 
         The table gives the first full and partial matches among the routes it
-        describes. Opaque routes declared before the full match are asked in order,
-        and the chosen route's own `matches()` supplies the child scope. A route that
-        answers other than the table predicted, such as one whose `matches()` was
+        describes. Opaque routes declared before the full match are called in order,
+        and the chosen route's own `matches()` supplies the child scope. A route whose
+        result differs from the table's prediction, such as one whose `matches()` was
         patched, sends the request through the plain ordered scan.
         """
-        index = self._current_route_index()
-        if index is None:
-            return _scan_routes(self.routes, scope)
-        found = self._lookup(index, scope)
+        # The freshness test of `_current_route_index()`, written out because it
+        # runs on every request.
+        routes = self.routes
+        index = self._route_index
+        if (
+            type(routes) is not _RouteList
+            or index is None
+            or index.list_version != routes._version
+            or index.attribute_version != _route_attribute_version
+            or index.matches_patched()
+        ):
+            index = self._current_route_index()
+            if index is None:
+                return _scan_routes(routes, scope)
+        found = self._lookup(index, scope) if index.searchable else None
         if found is None:
             return _scan_routes(index.routes, scope)
 
         full, partial = found
-        routes = index.routes
-        known: _KnownMatches = {}
+        snapshot = index.routes
+        known: _KnownMatches | None = None
         opaque_partial = None
-        stop = len(routes) if full is None else full
-        for position in index.opaque:
-            if position >= stop:
-                break
-            route = routes[position]
-            match, child_scope = route.matches(scope)
-            if match is Match.FULL:
-                return route, child_scope
-            known[position] = (match, child_scope)
-            if match is Match.PARTIAL and opaque_partial is None and (partial is None or position < partial):
-                opaque_partial = (route, child_scope)
+        if index.opaque:
+            known = {}
+            stop = len(snapshot) if full is None else full
+            for position in index.opaque:
+                if position >= stop:
+                    break
+                route = snapshot[position]
+                match, child_scope = route.matches(scope)
+                if match is Match.FULL:
+                    return route, child_scope
+                known[position] = (match, child_scope)
+                if match is Match.PARTIAL and opaque_partial is None and (partial is None or position < partial):
+                    opaque_partial = (route, child_scope)
 
         if full is not None:
-            route = routes[full]
-            match, child_scope = route.matches(scope)
-            if match is Match.FULL:
-                return route, child_scope
-            known[full] = (match, child_scope)
-            return _scan_routes(routes, scope, known)
-        if opaque_partial is not None:
+            chosen, expected = full, Match.FULL
+        elif opaque_partial is not None:
             return opaque_partial
-        if partial is not None:
-            route = routes[partial]
-            match, child_scope = route.matches(scope)
-            if match is Match.PARTIAL:
-                return route, child_scope
-            known[partial] = (match, child_scope)
-            return _scan_routes(routes, scope, known)
-        return None
+        elif partial is not None:
+            chosen, expected = partial, Match.PARTIAL
+        else:
+            return None
+        route = snapshot[chosen]
+        match, child_scope = route.matches(scope)
+        if match is expected:
+            return route, child_scope
+
+        # The route disagrees with the table, so the ordered scan decides.
+        if known is None:
+            known = {}
+        known[chosen] = (match, child_scope)
+        return _scan_routes(snapshot, scope, known)
 
     def _has_match(self, scope: Scope) -> bool:
         """Tell whether any route gives a full or partial match for `scope`.
 
         The redirect for a trailing slash uses this. As in Starlette's loop, the
-        routes are asked in order and the first one that matches ends the search.
+        routes are called in order and the first one that matches ends the search.
         """
         index = self._current_route_index()
         if index is None:
             return _any_route_matches(self.routes, scope)
-        found = self._lookup(index, scope)
+        found = self._lookup(index, scope) if index.searchable else None
         if found is None:
             return _any_route_matches(index.routes, scope)
 
