@@ -40,6 +40,7 @@ from benches.driver import (  # noqa: E402
     paused_gc,
     time_calls,
 )
+from benches.responses import RESPONSE_SCENARIOS, ResponseScenario  # noqa: E402
 from benches.routing import ROUTING_SCENARIOS, RoutingScenario  # noqa: E402
 
 RUSTLETTE = "rustlette"
@@ -404,7 +405,7 @@ def _query_params_items(query_params: Any) -> object:
     return list(query_params.multi_items())
 
 
-_Scenario = _HttpScenario | _ParserScenario | RoutingScenario
+_Scenario = _HttpScenario | _ParserScenario | RoutingScenario | ResponseScenario
 
 SCENARIOS: tuple[_Scenario, ...] = (
     _HttpScenario(
@@ -455,6 +456,8 @@ SCENARIOS: tuple[_Scenario, ...] = (
     ),
     # Larger route tables, defined with the routing benchmark in benches/routing.py.
     *ROUTING_SCENARIOS,
+    # Response classes, defined with their own benchmark in benches/responses.py.
+    *RESPONSE_SCENARIOS,
 )
 
 

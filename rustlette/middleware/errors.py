@@ -124,6 +124,11 @@ LINE = """
 CENTER_LINE = """
 <div class="frame-line center-line"><span class="lineno">{lineno}.</span>{line}</div>"""
 
+# The frame template fields that depend on whether the frame starts folded, which
+# every frame but the innermost does.
+_FOLDED_FRAME = {"collapsed": "collapsed", "collapse_button": "+", "open_attribute": ""}
+_UNFOLDED_FRAME = {"collapsed": "", "collapse_button": "&#8210;", "open_attribute": "open"}
+
 
 class ServerErrorMiddleware:
     """Sends a 500 response for any exception that reaches it, then re-raises the exception.
@@ -148,38 +153,38 @@ class ServerErrorMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+            return await self.app(scope, receive, send)
 
-        response_started = False
+        # ASGI allows one response start per request. When the app has already sent
+        # one, the error response is still built, so a handler runs, but it is not sent.
+        headers_sent = False
 
-        async def _send(message: Message) -> None:
-            nonlocal response_started
-
-            if message["type"] == "http.response.start":
-                response_started = True
+        async def send_and_track(message: Message) -> None:
+            nonlocal headers_sent
+            if not headers_sent and message["type"] == "http.response.start":
+                headers_sent = True
             await send(message)
 
         try:
-            await self.app(scope, receive, _send)
+            await self.app(scope, receive, send_and_track)
         except Exception as exc:
-            request = Request(scope)
-            if self.debug:
-                # Reading source files for the traceback page blocks, so it runs in a thread.
-                response = await run_in_threadpool(self.debug_response, request, exc)
-            elif self.handler is None:
-                response = self.error_response(request, exc)
-            elif is_async_callable(self.handler):
-                response = await self.handler(request, exc)  # type: ignore[assignment, arg-type]
-            else:
-                response = await run_in_threadpool(self.handler, request, exc)  # type: ignore[arg-type]
-
-            # Once the app has started a response, a second one cannot be sent, but
-            # the handler above still ran.
-            if not response_started:
-                await response(scope, receive, send)
-
+            error_response = await self._select_response(Request(scope), exc)
+            if not headers_sent:
+                await error_response(scope, receive, send)
             raise
+
+    async def _select_response(self, request: Request, exc: Exception) -> Response:
+        """Build the 500 response from the debug page, the handler or the plain default, in that order."""
+        if self.debug:
+            # The page reads source files from disk, which would block the event loop.
+            return await run_in_threadpool(self.debug_response, request, exc)
+
+        handler = self.handler
+        if handler is None:
+            return self.error_response(request, exc)
+        if not is_async_callable(handler):
+            return await run_in_threadpool(handler, request, exc)  # type: ignore[arg-type]
+        return await handler(request, exc)  # type: ignore[arg-type, return-value]
 
     def format_line(self, index: int, line: str, frame_lineno: int, frame_index: int) -> str:
         """Render one source line of a frame, highlighting the line that was executing.
@@ -187,39 +192,28 @@ class ServerErrorMiddleware:
         `index` is the position of `line` in the frame's source excerpt, and
         `frame_index` is the position of the executing line, numbered `frame_lineno`.
         """
-        values = {
-            # Source lines may contain "<" and "&".
-            "line": html.escape(line.rstrip("\r\n")),
-            "lineno": (frame_lineno - frame_index) + index,
-        }
-
-        if index != frame_index:
-            return LINE.format(**values)
-        return CENTER_LINE.format(**values)
+        template = CENTER_LINE if index == frame_index else LINE
+        # Source lines may contain "<" and "&". The page keeps their indentation
+        # with CSS, so only the line ending is stripped.
+        text = html.escape(line.rstrip("\r\n"))
+        return template.format(lineno=frame_lineno + index - frame_index, line=text)
 
     def generate_frame_html(self, frame: inspect.FrameInfo, is_collapsed: bool) -> str:
         """Render one traceback frame with its source excerpt."""
-        code_context = "".join(
-            self.format_line(
-                index,
-                line,
-                frame.lineno,
-                frame.index,  # type: ignore[arg-type]
-            )
-            for index, line in enumerate(frame.code_context or [])
+        excerpt = frame.code_context or []
+        rendered_lines = [
+            self.format_line(position, text, frame.lineno, frame.index)  # type: ignore[arg-type]
+            for position, text in enumerate(excerpt)
+        ]
+        fold_fields = _FOLDED_FRAME if is_collapsed else _UNFOLDED_FRAME
+        # File names such as "<stdin>" and "<string>" contain angle brackets.
+        return FRAME_TEMPLATE.format(
+            frame_filename=html.escape(frame.filename),
+            frame_lineno=frame.lineno,
+            frame_name=html.escape(frame.function),
+            code_context="".join(rendered_lines),
+            **fold_fields,
         )
-
-        values = {
-            # File names such as "<stdin>" and "<string>" contain angle brackets.
-            "frame_filename": html.escape(frame.filename),
-            "frame_lineno": frame.lineno,
-            "frame_name": html.escape(frame.function),
-            "code_context": code_context,
-            "collapsed": "collapsed" if is_collapsed else "",
-            "collapse_button": "+" if is_collapsed else "&#8210;",
-            "open_attribute": "" if is_collapsed else "open",
-        }
-        return FRAME_TEMPLATE.format(**values)
 
     def generate_html(self, exc: Exception, limit: int = 7) -> str:
         """Render the HTML debug page for `exc`.
@@ -227,31 +221,25 @@ class ServerErrorMiddleware:
         Frames are listed innermost first and only the innermost one starts expanded.
         `limit` is the number of source lines shown around the executing line.
         """
-        exc_html = ""
-        is_collapsed = False
-        if exc.__traceback__ is not None:
-            frames = inspect.getinnerframes(exc.__traceback__, limit)
-            for frame in reversed(frames):
-                exc_html += self.generate_frame_html(frame, is_collapsed)
-                is_collapsed = True
+        tb = exc.__traceback__
+        frames = [] if tb is None else inspect.getinnerframes(tb, limit)
+        frame_sections = [
+            self.generate_frame_html(frame, depth > 0) for depth, frame in enumerate(reversed(frames))
+        ]
 
         type_name, message = _describe_exception(exc)
-        error = f"{html.escape(type_name)}: {html.escape(message)}"
-        return TEMPLATE.format(styles=STYLES, js=JS, error=error, exc_html=exc_html)
+        heading = html.escape(type_name) + ": " + html.escape(message)
+        return TEMPLATE.format(styles=STYLES, js=JS, error=heading, exc_html="".join(frame_sections))
 
     def generate_plain_text(self, exc: Exception) -> str:
         """Render the traceback of `exc` as the interpreter prints it."""
-        return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        return "".join(traceback.format_exception(exc))
 
     def debug_response(self, request: Request, exc: Exception) -> Response:
         """Build the 500 traceback response, in HTML when the Accept header names text/html."""
-        accept = request.headers.get("accept", "")
-
-        if "text/html" in accept:
-            content = self.generate_html(exc)
-            return HTMLResponse(content, status_code=500)
-        content = self.generate_plain_text(exc)
-        return PlainTextResponse(content, status_code=500)
+        if "text/html" not in request.headers.get("accept", ""):
+            return PlainTextResponse(self.generate_plain_text(exc), status_code=500)
+        return HTMLResponse(self.generate_html(exc), status_code=500)
 
     def error_response(self, request: Request, exc: Exception) -> Response:
         """Build the 500 response used when there is neither `debug` nor a handler."""

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 try:
     from opentelemetry import metrics, propagate, trace
-    from opentelemetry.trace import SpanKind, Status, StatusCode
+    from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 except ImportError:  # pragma: no cover
     raise ImportError("The `opentelemetry-api` package is required to use `OpenTelemetryMiddleware`.") from None
 
@@ -18,6 +18,9 @@ from rustlette.types import ASGIApp, Message, Receive, Scope, Send
 # stack does not open a nested span for the same request. The key is Starlette's, so that
 # code written against Starlette finds it.
 _ACTIVE_KEY = "starlette.opentelemetry"
+
+# The span attributes this middleware sets, whose values are all strings or integers.
+_Attributes = dict[str, str | int]
 
 
 class OpenTelemetryMiddleware:
@@ -49,9 +52,7 @@ class OpenTelemetryMiddleware:
     ) -> None:
         self.app = app
         self._meter_provider = meter_provider
-        if isinstance(excluded_urls, str):
-            excluded_urls = [pattern.strip() for pattern in excluded_urls.split(",")] if excluded_urls else ()
-        self._excluded_urls = tuple(re.compile(pattern) for pattern in excluded_urls)
+        self._excluded_urls = _compile_exclusions(excluded_urls)
         self._tracer_provider = tracer_provider or trace.get_tracer_provider()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -60,91 +61,133 @@ class OpenTelemetryMiddleware:
 
         scope[_ACTIVE_KEY] = True
         try:
-            await self._traced_call(scope, receive, send)
+            provider = self._tracer_provider
+            url = None if isinstance(provider, trace.NoOpTracerProvider) else self._traced_url(scope)
+            if url is None:
+                await self.app(scope, receive, send)
+            else:
+                await self._run_in_span(provider, url, scope, receive, send)
         finally:
             del scope[_ACTIVE_KEY]
 
-    async def _traced_call(self, scope: Scope, receive: Receive, send: Send) -> None:
-        tracer_provider = self._tracer_provider
-        if isinstance(tracer_provider, trace.NoOpTracerProvider):
-            await self.app(scope, receive, send)
-            return
-
+    def _traced_url(self, scope: Scope) -> URL | None:
+        """Return the request URL, or `None` when an excluded pattern matches it."""
         url = URL(scope=scope)
-        if any(pattern.search(str(url)) for pattern in self._excluded_urls):
-            await self.app(scope, receive, send)
-            return
+        if self._excluded_urls:
+            full_url = str(url)
+            for pattern in self._excluded_urls:
+                if pattern.search(full_url):
+                    return None
+        return url
 
-        method = scope.get("method", "").upper()
-        headers = _collect_headers(scope)
-        tracer = tracer_provider.get_tracer("rustlette", __version__)
+    async def _run_in_span(
+        self, provider: trace.TracerProvider, url: URL, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        raw_method: str = scope.get("method", "")
+        method = raw_method.upper()
+        carrier = _propagation_carrier(scope)
+        attributes = _request_attributes(scope, url, carrier, raw_method, method)
+
+        tracer = provider.get_tracer("rustlette", __version__)
+        parent_context = propagate.extract(carrier)
         with tracer.start_as_current_span(
-            method,
-            context=propagate.extract(headers),
-            kind=SpanKind.SERVER,
-            attributes=_request_attributes(scope, url, headers),
+            method, context=parent_context, kind=SpanKind.SERVER, attributes=attributes
         ) as span:
 
-            async def send_with_telemetry(message: Message) -> None:
+            async def send_and_record(message: Message) -> None:
                 if message["type"] == "http.response.start":
-                    status_code = message["status"]
-                    span.set_attribute("http.response.status_code", status_code)
-                    if status_code >= 500:
-                        span.set_attribute("error.type", str(status_code))
-                        span.set_status(Status(StatusCode.ERROR))
+                    _record_response_status(span, message["status"])
                 await send(message)
 
             try:
-                await self.app(scope, receive, send_with_telemetry)
+                await self.app(scope, receive, send_and_record)
             except Exception as exc:
                 span.set_attribute("error.type", type(exc).__qualname__)
                 raise
             finally:
-                # The router stores the matched route in the scope, so this runs after the app.
-                route_path = _route_template(scope)
-                if route_path is not None:
-                    span.update_name(f"{method} {route_path}")
-                    span.set_attribute("http.route", route_path)
+                # Routing stores the matched route in the scope, so the span can only
+                # be named after it once the app has returned or raised.
+                template = _route_template(scope)
+                if template is not None:
+                    span.update_name(f"{method} {template}")
+                    span.set_attribute("http.route", template)
 
 
-def _collect_headers(scope: Scope) -> dict[str, list[str]]:
+def _compile_exclusions(excluded_urls: str | Sequence[str]) -> tuple[re.Pattern[str], ...]:
+    """Compile the `excluded_urls` patterns, splitting a string at its commas."""
+    if not isinstance(excluded_urls, str):
+        return tuple(map(re.compile, excluded_urls))
+    if not excluded_urls:
+        return ()
+    # Blank entries are kept. An empty pattern matches every URL, as in Starlette.
+    return tuple(re.compile(entry.strip()) for entry in excluded_urls.split(","))
+
+
+def _propagation_carrier(scope: Scope) -> dict[str, list[str]]:
     """Group the request headers by lower-case name, the carrier shape that propagators read."""
-    headers: dict[str, list[str]] = {}
-    for name, value in scope.get("headers", []):
-        headers.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
-    return headers
+    carrier: dict[str, list[str]] = {}
+    for raw_name, raw_value in scope.get("headers", []):
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        if name in carrier:
+            carrier[name].append(value)
+        else:
+            carrier[name] = [value]
+    return carrier
 
 
-def _request_attributes(scope: Scope, url: URL, headers: dict[str, list[str]]) -> dict[str, str | int]:
-    """Build the span attributes known before the app runs."""
-    original_method = scope.get("method", "")
-    method = original_method.upper()
-    attributes: dict[str, str | int] = {
+def _request_attributes(
+    scope: Scope, url: URL, carrier: dict[str, list[str]], raw_method: str, method: str
+) -> _Attributes:
+    """Build the span attributes known before the app runs, in the semantic conventions' names."""
+    attributes: _Attributes = {
         "http.request.method": method,
         "url.path": scope.get("path", ""),
         "url.scheme": scope.get("scheme", "http"),
     }
-    if original_method != method:
-        attributes["http.request.method_original"] = original_method
-    if url.query:
-        attributes["url.query"] = url.query
+    if method != raw_method:
+        attributes["http.request.method_original"] = raw_method
+    query = url.query
+    if query:
+        attributes["url.query"] = query
+    _add_server_attributes(attributes, scope, url)
 
-    if url.hostname is not None:
-        attributes["server.address"] = url.hostname
-        # The port from the Host header wins, then the port the server listens on.
-        server = scope.get("server")
-        if url.port is not None:
-            attributes["server.port"] = url.port
-        elif server is not None and server[1] is not None:
-            attributes["server.port"] = server[1]
-
-    if scope.get("http_version"):
-        attributes["network.protocol.version"] = scope["http_version"]
-    if scope.get("client") is not None:
-        attributes["client.address"] = scope["client"][0]
-    if headers.get("user-agent"):
-        attributes["user_agent.original"] = headers["user-agent"][0]
+    version = scope.get("http_version")
+    if version:
+        attributes["network.protocol.version"] = version
+    client = scope.get("client")
+    if client is not None:
+        attributes["client.address"] = client[0]
+    # Only the first User-Agent header is recorded when a client sends several.
+    user_agents = carrier.get("user-agent")
+    if user_agents:
+        attributes["user_agent.original"] = user_agents[0]
     return attributes
+
+
+def _add_server_attributes(attributes: _Attributes, scope: Scope, url: URL) -> None:
+    """Add the server address and port, which are only known when the URL has a host."""
+    host = url.hostname
+    if host is None:
+        return
+    attributes["server.address"] = host
+
+    # The port in the Host header takes precedence over the port the server listens on.
+    port = url.port
+    if port is None:
+        listening = scope.get("server")
+        port = None if listening is None else listening[1]
+    if port is not None:
+        attributes["server.port"] = port
+
+
+def _record_response_status(span: Span, status_code: int) -> None:
+    """Store the response status on the span, and mark a 5xx response as an error."""
+    span.set_attribute("http.response.status_code", status_code)
+    if status_code < 500:
+        return
+    span.set_attribute("error.type", str(status_code))
+    span.set_status(Status(StatusCode.ERROR))
 
 
 def _route_template(scope: Scope) -> str | None:
@@ -161,4 +204,5 @@ def _route_template(scope: Scope) -> str | None:
     path_format = getattr(route, "path_format", None)
     if not isinstance(path_format, str):
         return None
-    return scope.get("root_path", "").rstrip("/") + path_format or "/"
+    prefix: str = scope.get("root_path", "")
+    return prefix.rstrip("/") + path_format or "/"
