@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 from rustlette._utils import is_async_callable
@@ -15,6 +16,8 @@ StatusHandlers = dict[int, ExceptionHandler]
 # The empty handler tables of a connection without `ExceptionMiddleware` above it.
 # Nothing writes to them, so one shared pair serves every such connection.
 _NO_HANDLERS: tuple[ExceptionHandlers, StatusHandlers] = ({}, {})
+
+_RESPONSE_STARTED = "Caught handled exception, but response already started."
 
 
 def _lookup_exception_handler(exc_handlers: ExceptionHandlers, exc: Exception) -> ExceptionHandler | None:
@@ -41,11 +44,28 @@ async def _call_handler(handler: ExceptionHandler, conn: Request | WebSocket, ex
     return await run_in_threadpool(handler, conn, exc)  # type: ignore[arg-type]
 
 
+async def _send_handler_response(
+    handler: ExceptionHandler, conn: Request | WebSocket, exc: Exception, scope: Scope, receive: Receive, send: Send
+) -> None:
+    """Call `handler` for `exc` and send the response it returns."""
+    response = await _call_handler(handler, conn, exc)
+    # A websocket handler closes the connection itself and returns None.
+    if response is not None:
+        await response(scope, receive, send)
+
+    # An instance raised again on a later request would otherwise keep the
+    # frames of every earlier request alive through its traceback.
+    exc.__traceback__ = None
+
+
 def wrap_app_handling_exceptions(app: ASGIApp, conn: Request | WebSocket) -> ASGIApp:
     """Wrap `app` so that exceptions it raises go to the handlers that `ExceptionMiddleware` put in the scope.
 
     A status-code handler takes precedence over a class handler for an `HTTPException`.
     Exceptions without a handler propagate unchanged.
+
+    `ExceptionMiddleware` and `request_response` run the same steps inline, unless a
+    library has replaced this function in their module. Then they call the replacement.
     """
     exception_handlers, status_handlers = conn.scope.get("starlette.exception_handlers", _NO_HANDLERS)
 
@@ -54,11 +74,13 @@ def wrap_app_handling_exceptions(app: ASGIApp, conn: Request | WebSocket) -> ASG
         # replace the response.
         started = False
 
-        async def watching_send(message: Message) -> None:
+        # A plain function that returns the awaitable of `send`, which saves a
+        # coroutine per message. The flag is set when the message is passed on.
+        def watching_send(message: Message) -> Awaitable[None]:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-            await send(message)
+            return send(message)
 
         try:
             await app(scope, receive, watching_send)
@@ -67,15 +89,7 @@ def wrap_app_handling_exceptions(app: ASGIApp, conn: Request | WebSocket) -> ASG
             if handler is None:
                 raise
             if started:
-                raise RuntimeError("Caught handled exception, but response already started.") from exc
-
-            response = await _call_handler(handler, conn, exc)
-            # A websocket handler closes the connection itself and returns None.
-            if response is not None:
-                await response(scope, receive, watching_send)
-
-            # An instance raised again on a later request would otherwise keep
-            # the frames of every earlier request alive through its traceback.
-            exc.__traceback__ = None
+                raise RuntimeError(_RESPONSE_STARTED) from exc
+            await _send_handler_response(handler, conn, exc, scope, receive, watching_send)
 
     return wrapped_app

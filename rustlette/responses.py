@@ -43,6 +43,26 @@ _SAMESITE_VALUES = ("strict", "lax", "none")
 _BINARY_CHUNK_TYPES = (bytes, memoryview)
 
 
+# Encoded Content-Type values by media type and charset, because most apps send a
+# handful of media types and building the value costs more than this lookup. The
+# bound keeps media types built from request data from growing it without limit.
+_CONTENT_TYPE_VALUES: dict[tuple[str, str], bytes] = {}
+_MAX_CONTENT_TYPE_VALUES = 256
+
+
+def _encode_content_type(media_type: str, charset: str) -> bytes:
+    """Build the Content-Type value for `media_type`, and remember it for later responses."""
+    value = media_type
+    # A text type without a charset parameter gets the charset `render` encodes with.
+    if value.startswith("text/") and "charset=" not in value.lower():
+        value = value + "; charset=" + charset
+    encoded = value.encode("latin-1")
+    # Only exact strings are stored, whose methods and hash are the built-in ones.
+    if type(media_type) is str and type(charset) is str and len(_CONTENT_TYPE_VALUES) < _MAX_CONTENT_TYPE_VALUES:
+        _CONTENT_TYPE_VALUES[media_type, charset] = encoded
+    return encoded
+
+
 def _start_message(status: int, headers: list[tuple[bytes, bytes]]) -> Message:
     return {"type": "http.response.start", "status": status, "headers": headers}
 
@@ -139,15 +159,19 @@ class Response:
         # RFC 9110 section 8.6 forbids Content-Length on 1xx and 204 responses. On a 304 it
         # would have to give the size of the full representation, not of the empty body.
         body = getattr(self, "body", None)
-        if add_length and body is not None and self.status_code >= 200 and self.status_code not in (204, 304):
-            raw_headers.append((b"content-length", str(len(body)).encode("latin-1")))
+        if add_length and body is not None:
+            status_code = self.status_code
+            if status_code >= 200 and status_code not in (204, 304):
+                raw_headers.append((b"content-length", b"%d" % len(body)))
 
         media_type = self.media_type
         if add_type and media_type is not None:
-            # A text type without a charset parameter gets the charset `render` encodes with.
-            if media_type.startswith("text/") and "charset=" not in media_type.lower():
-                media_type = media_type + "; charset=" + self.charset
-            raw_headers.append((b"content-type", media_type.encode("latin-1")))
+            charset = self.charset
+            try:
+                content_type = _CONTENT_TYPE_VALUES[media_type, charset]
+            except (KeyError, TypeError):
+                content_type = _encode_content_type(media_type, charset)
+            raw_headers.append((b"content-type", content_type))
 
         self.raw_headers = raw_headers
 

@@ -15,7 +15,13 @@ from enum import Enum
 from re import Pattern
 from typing import Any, Self, SupportsIndex, TypeVar
 
-from rustlette._exception_handler import wrap_app_handling_exceptions
+from rustlette._exception_handler import (
+    _NO_HANDLERS,
+    _RESPONSE_STARTED,
+    _find_handler,
+    _send_handler_response,
+    wrap_app_handling_exceptions,
+)
 from rustlette._utils import get_route_path, is_async_callable, parse_host_header
 from rustlette.concurrency import run_in_threadpool
 from rustlette._rust import RouteTable
@@ -34,8 +40,12 @@ from rustlette.middleware import Middleware
 from rustlette.middleware.body_limit import RequestBodyLimitMiddleware
 from rustlette.requests import Request
 from rustlette.responses import PlainTextResponse, RedirectResponse, Response
-from rustlette.types import ASGIApp, Lifespan, Receive, Scope, Send
+from rustlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 from rustlette.websockets import WebSocket, WebSocketClose
+
+# Libraries may replace this module's `wrap_app_handling_exceptions`. Only while it
+# is still this function may `request_response` run its steps inline.
+_original_wrap_app_handling_exceptions = wrap_app_handling_exceptions
 
 
 class NoMatchFound(Exception):
@@ -54,6 +64,25 @@ class Match(Enum):
     FULL = 2
 
 
+# The members as module constants, because reading a member from an Enum class
+# costs several dict lookups on Python 3.11 and the router does it per request.
+_NONE = Match.NONE
+_PARTIAL = Match.PARTIAL
+_FULL = Match.FULL
+
+
+async def _respond_through_wrapper(
+    endpoint: Callable[[Request], Awaitable[Response]], request: Request, scope: Scope, receive: Receive, send: Send
+) -> None:
+    """Run the endpoint and send its response through the current `wrap_app_handling_exceptions`, as Starlette does."""
+
+    async def respond(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await endpoint(request)
+        await response(scope, receive, send)
+
+    await wrap_app_handling_exceptions(respond, request)(scope, receive, send)
+
+
 def request_response(
     func: Callable[[Request], Awaitable[Response] | Response],
 ) -> ASGIApp:
@@ -70,12 +99,31 @@ def request_response(
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send)
+        if wrap_app_handling_exceptions is not _original_wrap_app_handling_exceptions:
+            await _respond_through_wrapper(endpoint, request, scope, receive, send)
+            return
 
-        async def respond(scope: Scope, receive: Receive, send: Send) -> None:
+        # The steps of `wrap_app_handling_exceptions(respond, request)`, inline to
+        # save two coroutines and two closures per request.
+        exception_handlers, status_handlers = request.scope.get("starlette.exception_handlers", _NO_HANDLERS)
+        started = False
+
+        def watching_send(message: Message) -> Awaitable[None]:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            return send(message)
+
+        try:
             response = await endpoint(request)
-            await response(scope, receive, send)
-
-        await wrap_app_handling_exceptions(respond, request)(scope, receive, send)
+            await response(scope, receive, watching_send)
+        except Exception as exc:
+            handler = _find_handler(exc, exception_handlers, status_handlers)
+            if handler is None:
+                raise
+            if started:
+                raise RuntimeError(_RESPONSE_STARTED) from exc
+            await _send_handler_response(handler, request, exc, scope, receive, watching_send)
 
     return app
 
@@ -271,7 +319,7 @@ class BaseRoute:
         A scope that does not match gets a 404 response, or a close for a websocket.
         """
         match, child_scope = self.matches(scope)
-        if match is Match.NONE:
+        if match is _NONE:
             if scope["type"] == "http":
                 response = PlainTextResponse("Not Found", status_code=404)
                 await response(scope, receive, send)
@@ -338,10 +386,11 @@ class Route(BaseRoute):
                 if matched:
                     path_params.update(_convert_params(self.param_convertors, matched))
                 child_scope = {"endpoint": self.endpoint, "path_params": path_params}
-                if self.methods and scope["method"] not in self.methods:
-                    return Match.PARTIAL, child_scope
-                return Match.FULL, child_scope
-        return Match.NONE, {}
+                methods = self.methods
+                if methods and scope["method"] not in methods:
+                    return _PARTIAL, child_scope
+                return _FULL, child_scope
+        return _NONE, {}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         if name != self.name or set(path_params) != set(self.param_convertors):
@@ -408,8 +457,8 @@ class WebSocketRoute(BaseRoute):
             if match:
                 path_params: dict[str, Any] = dict(scope.get("path_params", {}))
                 path_params.update(_convert_params(self.param_convertors, match.groupdict()))
-                return Match.FULL, {"endpoint": self.endpoint, "path_params": path_params}
-        return Match.NONE, {}
+                return _FULL, {"endpoint": self.endpoint, "path_params": path_params}
+        return _NONE, {}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         if name != self.name or set(path_params) != set(self.param_convertors):
@@ -483,8 +532,8 @@ class Mount(BaseRoute):
                     "root_path": root_path + matched_path,
                     "endpoint": self.app,
                 }
-                return Match.FULL, child_scope
-        return Match.NONE, {}
+                return _FULL, child_scope
+        return _NONE, {}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         if self.name is not None and name == self.name and "path" in path_params:
@@ -543,14 +592,14 @@ class Host(BaseRoute):
             headers = Headers(scope=scope)
             parsed_host = parse_host_header(headers.get("host"))
             if parsed_host is None:
-                return Match.NONE, {}
+                return _NONE, {}
 
             match = self.host_regex.match(parsed_host.host.lower())
             if match:
                 path_params: dict[str, Any] = dict(scope.get("path_params", {}))
                 path_params.update(_convert_params(self.param_convertors, match.groupdict()))
-                return Match.FULL, {"path_params": path_params, "endpoint": self.app}
-        return Match.NONE, {}
+                return _FULL, {"path_params": path_params, "endpoint": self.app}
+        return _NONE, {}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         if self.name is not None and name == self.name and "path" in path_params:
@@ -799,7 +848,16 @@ def _describe_route(route: Any) -> tuple[Any, ...] | None:
 class _RouteIndex:
     """A route table built from one version of a router's routes."""
 
-    __slots__ = ("table", "routes", "opaque", "searchable", "route_classes", "list_version", "attribute_version")
+    __slots__ = (
+        "table",
+        "routes",
+        "opaque",
+        "searchable",
+        "is_static",
+        "route_classes",
+        "list_version",
+        "attribute_version",
+    )
 
     def __init__(self, routes: Sequence[BaseRoute], list_version: int, attribute_version: int) -> None:
         # Matching indexes this snapshot, so a list that changes during a request
@@ -808,8 +866,13 @@ class _RouteIndex:
         entries = [_describe_route(route) for route in self.routes]
         self.table = RouteTable(entries)
         self.opaque = self.table.opaque
-        # For a single route the ordered scan is one `matches()` call, which is
-        # cheaper than a lookup followed by the same call.
+        # By position: whether the route is an HTTP route without path parameters,
+        # whose full match the router can describe without calling `matches()`.
+        self.is_static = tuple(
+            entry is not None and entry[0] == "http" and not entry[1].groupindex for entry in entries
+        )
+        # For a single route the ordered scan is one `matches()` call, which costs
+        # less than a lookup, even when the lookup saves that call.
         self.searchable = len(self.routes) > 1 and len(self.opaque) < len(self.routes)
         # The classes of the routes the table matches, with the `matches` each had.
         # Patching `matches` on a class sets no route attribute, so the router
@@ -840,14 +903,25 @@ def _scan_routes(
     position, so that no route is called twice.
     """
     partial = None
+    if known is None:
+        # The loop below without the lookups in `known`: routers whose routes the
+        # table cannot describe, such as FastAPI's, take this path on every request.
+        for route in routes:
+            match, child_scope = route.matches(scope)
+            if match is _FULL:
+                return route, child_scope
+            if match is _PARTIAL and partial is None:
+                partial = (route, child_scope)
+        return partial
+
     for position, route in enumerate(routes):
-        if known is not None and position in known:
+        if position in known:
             match, child_scope = known[position]
         else:
             match, child_scope = route.matches(scope)
-        if match is Match.FULL:
+        if match is _FULL:
             return route, child_scope
-        if match is Match.PARTIAL and partial is None:
+        if match is _PARTIAL and partial is None:
             partial = (route, child_scope)
     return partial
 
@@ -859,7 +933,7 @@ def _any_route_matches(routes: Sequence[BaseRoute], scope: Scope, known: _KnownM
             match = known[position][0]
         else:
             match = route.matches(scope)[0]
-        if match is not Match.NONE:
+        if match is not _NONE:
             return True
     return False
 
@@ -1058,14 +1132,20 @@ class Router:
         """Find the route that Starlette's in-order loop would pick, with its child scope.
 
         The table gives the first full and partial matches among the routes it
-        describes. Opaque routes declared before the full match are called in order,
-        and the chosen route's own `matches()` supplies the child scope. A route whose
-        result differs from the table's prediction, such as one whose `matches()` was
-        patched, sends the request through the plain ordered scan.
+        describes. Opaque routes declared before the full match are called in order.
+        The chosen route's own `matches()` supplies the child scope, except for a full
+        match on a route without path parameters, whose child scope is built here. A
+        route whose result differs from the table's prediction sends the request
+        through the plain ordered scan.
         """
+        routes = self.routes
+        if type(routes) is _RouteList and len(routes) < 2:
+            # With one route, the ordered scan is one `matches()` call, which
+            # costs less than checking that the index is current.
+            return _scan_routes(routes, scope)
+
         # The freshness test of `_current_route_index()`, written out because it
         # runs on every request.
-        routes = self.routes
         index = self._route_index
         if (
             type(routes) is not _RouteList
@@ -1093,18 +1173,28 @@ class Router:
                     break
                 route = snapshot[position]
                 match, child_scope = route.matches(scope)
-                if match is Match.FULL:
+                if match is _FULL:
                     return route, child_scope
                 known[position] = (match, child_scope)
-                if match is Match.PARTIAL and opaque_partial is None and (partial is None or position < partial):
+                if match is _PARTIAL and opaque_partial is None and (partial is None or position < partial):
                     opaque_partial = (route, child_scope)
 
         if full is not None:
-            chosen, expected = full, Match.FULL
+            if index.is_static[full]:
+                # What `Route.matches()` returns for a path without parameters. The
+                # methods are read again, because a set changed in place does not
+                # reach the table. The route's class has `Route.matches` but need
+                # not subclass `Route`.
+                static_route: Any = snapshot[full]
+                methods = static_route.methods
+                if not methods or scope["method"] in methods:
+                    child_scope = {"endpoint": static_route.endpoint, "path_params": dict(scope.get("path_params", {}))}
+                    return static_route, child_scope
+            chosen, expected = full, _FULL
         elif opaque_partial is not None:
             return opaque_partial
         elif partial is not None:
-            chosen, expected = partial, Match.PARTIAL
+            chosen, expected = partial, _PARTIAL
         else:
             return None
         route = snapshot[chosen]
@@ -1141,14 +1231,14 @@ class Router:
             if position >= stop:
                 break
             match, child_scope = routes[position].matches(scope)
-            if match is not Match.NONE:
+            if match is not _NONE:
                 return True
             known[position] = (match, child_scope)
 
         if first is None:
             return False
         match, child_scope = routes[first].matches(scope)
-        if match is not Match.NONE:
+        if match is not _NONE:
             return True
         known[first] = (match, child_scope)
         return _any_route_matches(routes, scope, known)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import html
 import inspect
 import traceback
+from collections.abc import Awaitable
 
 from rustlette._utils import is_async_callable
 from rustlette.concurrency import run_in_threadpool
@@ -159,11 +160,13 @@ class ServerErrorMiddleware:
         # one, the error response is still built, so a handler runs, but it is not sent.
         headers_sent = False
 
-        async def send_and_track(message: Message) -> None:
+        # A plain function that returns the awaitable of `send`, which saves a
+        # coroutine per message.
+        def send_and_track(message: Message) -> Awaitable[None]:
             nonlocal headers_sent
             if not headers_sent and message["type"] == "http.response.start":
                 headers_sent = True
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, receive, send_and_track)

@@ -1,17 +1,35 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
-from rustlette._exception_handler import ExceptionHandlers, StatusHandlers, wrap_app_handling_exceptions
+from rustlette._exception_handler import (
+    _RESPONSE_STARTED,
+    ExceptionHandlers,
+    StatusHandlers,
+    _find_handler,
+    _send_handler_response,
+    wrap_app_handling_exceptions,
+)
 from rustlette.exceptions import HTTPException, WebSocketException
 from rustlette.requests import Request
 from rustlette.responses import PlainTextResponse, Response
-from rustlette.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
+from rustlette.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
 from rustlette.websockets import WebSocket
 
 # RFC 9110 forbids content in 204 and 304 responses.
 _BODYLESS_STATUS_CODES = frozenset({204, 304})
+
+# Libraries may replace this module's `wrap_app_handling_exceptions`. Only while it
+# is still this function may `ExceptionMiddleware` run its steps inline.
+_original_wrap_app_handling_exceptions = wrap_app_handling_exceptions
+
+
+def _connection(scope_type: str, scope: Scope, receive: Receive, send: Send) -> Request | WebSocket:
+    """Build the object that the exception handlers receive for this scope."""
+    if scope_type == "http":
+        return Request(scope, receive, send)
+    return WebSocket(scope, receive, send)
 
 
 class ExceptionMiddleware:
@@ -50,19 +68,38 @@ class ExceptionMiddleware:
         self._status_handlers[key] = handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        conn: Request | WebSocket
         scope_type = scope["type"]
-        if scope_type == "http":
-            conn = Request(scope, receive, send)
-        elif scope_type == "websocket":
-            conn = WebSocket(scope, receive, send)
-        else:
+        if scope_type != "http" and scope_type != "websocket":
             await self.app(scope, receive, send)
             return
 
         # Built on every call, so that tables replaced after __init__ still apply.
-        scope["starlette.exception_handlers"] = (self._exception_handlers, self._status_handlers)
-        await wrap_app_handling_exceptions(self.app, conn)(scope, receive, send)
+        handlers = scope["starlette.exception_handlers"] = (self._exception_handlers, self._status_handlers)
+        if wrap_app_handling_exceptions is not _original_wrap_app_handling_exceptions:
+            conn = _connection(scope_type, scope, receive, send)
+            await wrap_app_handling_exceptions(self.app, conn)(scope, receive, send)
+            return
+
+        # The steps of `wrap_app_handling_exceptions`, inline to save a coroutine and a
+        # closure per request. The connection object is built only for a handler.
+        started = False
+
+        def watching_send(message: Message) -> Awaitable[None]:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            return send(message)
+
+        try:
+            await self.app(scope, receive, watching_send)
+        except Exception as exc:
+            handler = _find_handler(exc, *handlers)
+            if handler is None:
+                raise
+            if started:
+                raise RuntimeError(_RESPONSE_STARTED) from exc
+            conn = _connection(scope_type, scope, receive, send)
+            await _send_handler_response(handler, conn, exc, scope, receive, watching_send)
 
     async def http_exception(self, request: Request, exc: Exception) -> Response:
         """Build the response for an `HTTPException`: its detail as text, its status and headers."""
