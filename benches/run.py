@@ -40,6 +40,8 @@ from benches.driver import (  # noqa: E402
     paused_gc,
     time_calls,
 )
+from benches.forms import FORM_SCENARIOS, FormScenario  # noqa: E402
+from benches.request_side import REQUEST_SIDE_SCENARIOS, RequestSideScenario  # noqa: E402
 from benches.responses import RESPONSE_SCENARIOS, ResponseScenario  # noqa: E402
 from benches.routing import ROUTING_SCENARIOS, RoutingScenario  # noqa: E402
 
@@ -405,7 +407,7 @@ def _query_params_items(query_params: Any) -> object:
     return list(query_params.multi_items())
 
 
-_Scenario = _HttpScenario | _ParserScenario | RoutingScenario | ResponseScenario
+_Scenario = _HttpScenario | _ParserScenario | RoutingScenario | ResponseScenario | RequestSideScenario | FormScenario
 
 SCENARIOS: tuple[_Scenario, ...] = (
     _HttpScenario(
@@ -458,6 +460,10 @@ SCENARIOS: tuple[_Scenario, ...] = (
     *ROUTING_SCENARIOS,
     # Response classes, defined with their own benchmark in benches/responses.py.
     *RESPONSE_SCENARIOS,
+    # What endpoints read from a request, defined in benches/request_side.py.
+    *REQUEST_SIDE_SCENARIOS,
+    # Multipart forms posted in chunks, defined in benches/forms.py.
+    *FORM_SCENARIOS,
 )
 
 
