@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import gc
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -128,13 +128,34 @@ class _Exchange:
                     self._finished.set()
 
 
+class _ChunkedExchange(_Exchange):
+    """An `_Exchange` whose request body comes in several `http.request` messages."""
+
+    __slots__ = ("_parts", "_next")
+
+    def __init__(self, parts: Sequence[bytes]) -> None:
+        super().__init__(b"")
+        self._parts = parts
+        self._next = 0
+
+    async def receive(self) -> Message:
+        index = self._next
+        if index < len(self._parts):
+            self._next = index + 1
+            return {"type": "http.request", "body": self._parts[index], "more_body": index + 1 < len(self._parts)}
+        # After the last part, a disconnect comes only once the response is complete, as in `_Exchange`.
+        self._body_sent = True
+        return await super().receive()
+
+
 class AppDriver:
     """Sends one prepared HTTP request to an ASGI app, once or in timed batches.
 
     Each request gets a shallow copy of the scope, its own header list and its own
     copy of the lifespan state, as uvicorn gives each request, because apps add keys
-    to the scope. Call `startup()` once before any request and `shutdown()` at the end,
-    all on one event loop.
+    to the scope. With `chunk_size`, the body goes in messages of that many bytes, as
+    a server delivers a large body, and otherwise in one message. Call `startup()`
+    once before any request and `shutdown()` at the end, all on one event loop.
     """
 
     def __init__(
@@ -144,10 +165,21 @@ class AppDriver:
         *,
         body: bytes = b"",
         lifespan: LifespanMode = "auto",
+        chunk_size: int | None = None,
     ) -> None:
         self.app = app
         self.scope = scope
         self.body = body
+        # The exchange type and its argument, chosen once so that the timed loop has no branch.
+        self._exchange_type: Callable[[Any], _Exchange]
+        self._exchange_input: object
+        if chunk_size is None:
+            self._exchange_type, self._exchange_input = _Exchange, body
+        else:
+            if chunk_size < 1:
+                raise ValueError(f"chunk_size must be a positive number of bytes, got {chunk_size}")
+            parts = [body[start : start + chunk_size] for start in range(0, len(body), chunk_size)]
+            self._exchange_type, self._exchange_input = _ChunkedExchange, parts or [b""]
         self.lifespan = lifespan
         self.lifespan_supported = False
         self._state: dict[str, Any] | None = None
@@ -224,7 +256,7 @@ class AppDriver:
 
     async def request(self) -> Response:
         """Send the request once and return the whole response."""
-        exchange = _Exchange(self.body)
+        exchange = self._exchange_type(self._exchange_input)
         await self.app(self._request_scope(), exchange.receive, exchange.send)
         if not exchange.complete:
             raise ResponseMismatch(f"the app returned before it finished the response (status {exchange.status})")
@@ -237,12 +269,13 @@ class AppDriver:
         starts to fail halfway shows up as an error instead of as a fast result.
         """
         app = self.app
-        body = self.body
+        new_exchange = self._exchange_type
+        exchange_input = self._exchange_input
         make_scope = self._request_scope
 
         start = time.perf_counter_ns()
         for _ in range(count):
-            exchange = _Exchange(body)
+            exchange = new_exchange(exchange_input)
             await app(make_scope(), exchange.receive, exchange.send)
             if exchange.status != expected_status or not exchange.complete:
                 raise ResponseMismatch(

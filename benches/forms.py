@@ -17,16 +17,13 @@ summary, so it shows what receiving the body costs without any parsing:
 from __future__ import annotations
 
 import asyncio
-import importlib
-import json
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from benches.driver import ASGIApp, AppDriver, Message, Receive, Response, ResponseMismatch, Scope, Send, build_scope
+from benches._harness import BARE, AppContender, dump_json, send_response, symbol
+from benches.driver import ASGIApp, AppDriver, Receive, Scope, Send, build_scope
 
-BARE = "bare"
 _CHUNK_SIZE = 64 * 1024
 _BOUNDARY = b"----rustlettebench7MA4YWxkTrZu0gW"
 _HEADERS = (
@@ -34,15 +31,6 @@ _HEADERS = (
     (b"user-agent", b"bench/1.0"),
     (b"content-type", b"multipart/form-data; boundary=" + _BOUNDARY),
 )
-
-
-def _symbol(package: str, module: str, name: str) -> Any:
-    return getattr(importlib.import_module(f"{package}.{module}"), name)
-
-
-def _dump_json(content: Any) -> bytes:
-    """Serialize as Starlette's JSONResponse does: compact, UTF-8, no NaN."""
-    return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode("utf-8")
 
 
 # Bodies.
@@ -92,9 +80,9 @@ def _summarize(items: Sequence[tuple[str, str | int]]) -> dict[str, int]:
 
 
 def _form_app(package: str) -> ASGIApp:
-    starlette_class = _symbol(package, "applications", "Starlette")
-    route_class = _symbol(package, "routing", "Route")
-    json_response = _symbol(package, "responses", "JSONResponse")
+    starlette_class = symbol(package, "applications", "Starlette")
+    route_class = symbol(package, "routing", "Route")
+    json_response = symbol(package, "responses", "JSONResponse")
 
     async def upload(request: Any) -> Any:
         items: list[tuple[str, str | int]] = []
@@ -108,105 +96,16 @@ def _form_app(package: str) -> ASGIApp:
 
 
 def _bare_app(summary: dict[str, int]) -> ASGIApp:
-    body = _dump_json(summary)
+    body = dump_json(summary)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if not message.get("more_body", False):
                 break
-        headers = [(b"content-length", str(len(body)).encode("latin-1")), (b"content-type", b"application/json")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_response(send, body, b"application/json")
 
     return app
-
-
-# Driving the apps with the body in chunks.
-
-
-class _ChunkedExchange:
-    """The receive and send callables of one request whose body comes in several messages."""
-
-    __slots__ = ("_chunks", "_next", "status", "chunks", "complete")
-
-    def __init__(self, chunks: Sequence[bytes]) -> None:
-        self._chunks = chunks
-        self._next = 0
-        self.status = 0
-        self.chunks: list[bytes] = []
-        self.complete = False
-
-    async def receive(self) -> Message:
-        index = self._next
-        if index >= len(self._chunks):
-            # Nothing in these apps waits for a disconnect, so none is awaited here.
-            return {"type": "http.disconnect"}
-        self._next = index + 1
-        return {"type": "http.request", "body": self._chunks[index], "more_body": index + 1 < len(self._chunks)}
-
-    async def send(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-        elif message["type"] == "http.response.body":
-            self.chunks.append(bytes(message.get("body", b"")))
-            self.complete = not message.get("more_body", False)
-
-
-class _ChunkedDriver(AppDriver):
-    """`AppDriver` with the body split into `_CHUNK_SIZE` messages."""
-
-    def __init__(self, app: ASGIApp, scope: Scope, body: bytes, *, lifespan: Any) -> None:
-        super().__init__(app, scope, body=body, lifespan=lifespan)
-        self._chunks = [body[start : start + _CHUNK_SIZE] for start in range(0, len(body), _CHUNK_SIZE)]
-
-    async def request(self) -> Response:
-        exchange = _ChunkedExchange(self._chunks)
-        await self.app(self._request_scope(), exchange.receive, exchange.send)
-        if not exchange.complete:
-            raise ResponseMismatch(f"the app returned before it finished the response (status {exchange.status})")
-        return Response(exchange.status, [], b"".join(exchange.chunks))
-
-    async def run_batch(self, count: int, expected_status: int) -> int:
-        app = self.app
-        chunks = self._chunks
-        make_scope = self._request_scope
-
-        start = time.perf_counter_ns()
-        for _ in range(count):
-            exchange = _ChunkedExchange(chunks)
-            await app(make_scope(), exchange.receive, exchange.send)
-            if exchange.status != expected_status or not exchange.complete:
-                raise ResponseMismatch(
-                    f"expected a complete response with status {expected_status}, "
-                    f"got status {exchange.status} (complete: {exchange.complete})"
-                )
-        return time.perf_counter_ns() - start
-
-
-class _Contender:
-    """One app and its chunked request, driven on the shared event loop."""
-
-    def __init__(self, runner: asyncio.Runner, driver: _ChunkedDriver, expected_body: bytes) -> None:
-        self._runner = runner
-        self._driver = driver
-        self._expected_body = expected_body
-        runner.run(driver.startup())
-
-    def check(self) -> Response:
-        """Send the request once and raise ResponseMismatch for an unexpected status or body."""
-        response = self._runner.run(self._driver.request())
-        if response.status != 200 or response.body != self._expected_body:
-            raise ResponseMismatch(
-                f"expected 200 with {self._expected_body!r}, got {response.status} with {response.body[:200]!r}"
-            )
-        return response
-
-    def sample(self, count: int) -> int:
-        return self._runner.run(self._driver.run_batch(count, 200))
-
-    def close(self) -> None:
-        self._runner.run(self._driver.shutdown())
 
 
 @dataclass(frozen=True)
@@ -219,13 +118,13 @@ class FormScenario:
     expected: dict[str, int]
     unit: str = "request"
 
-    def build(self, column: str, package: str, runner: asyncio.Runner) -> _Contender:
+    def build(self, column: str, package: str, runner: asyncio.Runner) -> AppContender:
         scope = build_scope("POST", "/upload", headers=_HEADERS)
         if column == BARE:
-            driver = _ChunkedDriver(_bare_app(self.expected), scope, self.body, lifespan="off")
+            driver = AppDriver(_bare_app(self.expected), scope, body=self.body, lifespan="off", chunk_size=_CHUNK_SIZE)
         else:
-            driver = _ChunkedDriver(_form_app(package), scope, self.body, lifespan="auto")
-        return _Contender(runner, driver, _dump_json(self.expected))
+            driver = AppDriver(_form_app(package), scope, body=self.body, lifespan="auto", chunk_size=_CHUNK_SIZE)
+        return AppContender(runner, driver, 200, dump_json(self.expected))
 
 
 FORM_SCENARIOS: tuple[FormScenario, ...] = (

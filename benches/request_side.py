@@ -17,34 +17,18 @@ columns on the same bytes.
 from __future__ import annotations
 
 import asyncio
-import importlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http import cookies as http_cookies
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from benches.driver import ASGIApp, AppDriver, Receive, Response, Scope, Send, build_scope, check_response
-
-BARE = "bare"
-
-
-def _symbol(package: str, module: str, name: str) -> Any:
-    return getattr(importlib.import_module(f"{package}.{module}"), name)
-
-
-def _dump_json(content: Any) -> bytes:
-    """Serialize as Starlette's JSONResponse does: compact, UTF-8, no NaN."""
-    return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode("utf-8")
+from benches._harness import BARE, AppContender, dump_json, send_response, symbol
+from benches.driver import ASGIApp, AppDriver, Receive, Scope, Send, build_scope
 
 
 async def _send_json(send: Send, content: Any) -> None:
-    """Send a JSON response with the headers Starlette's JSONResponse sets, in its order."""
-    body = _dump_json(content)
-    headers = [(b"content-length", str(len(body)).encode("latin-1")), (b"content-type", b"application/json")]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_response(send, dump_json(content), b"application/json")
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -58,9 +42,9 @@ async def _read_body(receive: Receive) -> bytes:
 
 def _json_route_app(package: str, path: str, methods: list[str], summarize: Callable[[Any], Any]) -> ASGIApp:
     """Build an app with one route whose endpoint returns `await summarize(request)` as JSON."""
-    starlette_class = _symbol(package, "applications", "Starlette")
-    route_class = _symbol(package, "routing", "Route")
-    json_response = _symbol(package, "responses", "JSONResponse")
+    starlette_class = symbol(package, "applications", "Starlette")
+    route_class = symbol(package, "routing", "Route")
+    json_response = symbol(package, "responses", "JSONResponse")
 
     async def endpoint(request: Any) -> Any:
         return json_response(await summarize(request))
@@ -126,9 +110,10 @@ async def _bare_form(scope: Scope, receive: Receive, send: Send) -> None:
     await _send_json(send, _form_summary(parse_qsl(body.decode("latin-1"), keep_blank_values=True)))
 
 
-# Scenario: the 20 values of a query string.
+# Scenario: the 20 values of a query string. The query-headers and query-parser
+# scenarios of `benches.run` send the same one.
 
-_QUERY_PAIRS = [
+QUERY_PAIRS = [
     ("q", "rust asgi framework"),
     ("page", "3"),
     ("per_page", "50"),
@@ -150,8 +135,8 @@ _QUERY_PAIRS = [
     ("utm_source", "newsletter"),
     ("utm_medium", "email"),
 ]
-_QUERY_STRING = urlencode(_QUERY_PAIRS).encode("ascii")
-_QUERY_KEYS = tuple(dict.fromkeys(key for key, _ in _QUERY_PAIRS if key != "tag"))
+QUERY_STRING = urlencode(QUERY_PAIRS).encode("ascii")
+QUERY_KEYS = tuple(dict.fromkeys(key for key, _ in QUERY_PAIRS if key != "tag"))
 
 
 def _query_summary(values: list[str], tags: list[str]) -> dict[str, Any]:
@@ -160,14 +145,14 @@ def _query_summary(values: list[str], tags: list[str]) -> dict[str, Any]:
 
 async def _summarize_query(request: Any) -> dict[str, Any]:
     params = request.query_params
-    return _query_summary([params[key] for key in _QUERY_KEYS], params.getlist("tag"))
+    return _query_summary([params[key] for key in QUERY_KEYS], params.getlist("tag"))
 
 
 async def _bare_query(scope: Scope, receive: Receive, send: Send) -> None:
     pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
     params = dict(pairs)
     tags = [value for key, value in pairs if key == "tag"]
-    await _send_json(send, _query_summary([params[key] for key in _QUERY_KEYS], tags))
+    await _send_json(send, _query_summary([params[key] for key in QUERY_KEYS], tags))
 
 
 # Scenario: header lookups, near the start, in the middle and at the end of the list,
@@ -246,28 +231,6 @@ async def _bare_cookies(scope: Scope, receive: Receive, send: Send) -> None:
 # Contenders and scenarios in the form `benches.run` runs them.
 
 
-class _Contender:
-    """One app and one prepared request, driven on the shared event loop."""
-
-    def __init__(self, runner: asyncio.Runner, driver: AppDriver, expected_body: bytes) -> None:
-        self._runner = runner
-        self._driver = driver
-        self._expected_body = expected_body
-        runner.run(driver.startup())
-
-    def check(self) -> Response:
-        """Send the request once and raise ResponseMismatch for an unexpected status or body."""
-        response = self._runner.run(self._driver.request())
-        check_response(response, status=200, body=self._expected_body)
-        return response
-
-    def sample(self, count: int) -> int:
-        return self._runner.run(self._driver.run_batch(count, 200))
-
-    def close(self) -> None:
-        self._runner.run(self._driver.shutdown())
-
-
 @dataclass(frozen=True)
 class RequestSideScenario:
     """One request whose endpoint reads part of it and returns a JSON summary."""
@@ -284,7 +247,7 @@ class RequestSideScenario:
     body: bytes = b""
     unit: str = "request"
 
-    def build(self, column: str, package: str, runner: asyncio.Runner) -> _Contender:
+    def build(self, column: str, package: str, runner: asyncio.Runner) -> AppContender:
         scope = build_scope(self.method, self.path, query_string=self.query_string, headers=self.headers)
         if column == BARE:
             # The bare apps handle only HTTP scopes, so they get no lifespan.
@@ -292,7 +255,7 @@ class RequestSideScenario:
         else:
             app = _json_route_app(package, self.path, [self.method], self.summarize)
             driver = AppDriver(app, scope, body=self.body, lifespan="auto")
-        return _Contender(runner, driver, _dump_json(self.expected))
+        return AppContender(runner, driver, 200, dump_json(self.expected))
 
 
 REQUEST_SIDE_SCENARIOS: tuple[RequestSideScenario, ...] = (
@@ -312,13 +275,13 @@ REQUEST_SIDE_SCENARIOS: tuple[RequestSideScenario, ...] = (
     ),
     RequestSideScenario(
         name="query-params-20",
-        summary=f"GET /search reading the {len(_QUERY_PAIRS)} values of a {len(_QUERY_STRING)}-byte query string.",
+        summary=f"GET /search reading the {len(QUERY_PAIRS)} values of a {len(QUERY_STRING)}-byte query string.",
         method="GET",
         path="/search",
         summarize=_summarize_query,
         bare_app=_bare_query,
-        expected=_query_summary([dict(_QUERY_PAIRS)[key] for key in _QUERY_KEYS], ["web", "async"]),
-        query_string=_QUERY_STRING,
+        expected=_query_summary([dict(QUERY_PAIRS)[key] for key in QUERY_KEYS], ["web", "async"]),
+        query_string=QUERY_STRING,
     ),
     RequestSideScenario(
         name="header-lookups",

@@ -19,12 +19,9 @@ import asyncio
 import atexit
 import email.utils
 import functools
-import gc
 import hashlib
 import importlib
-import json
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -38,40 +35,32 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-
 if __package__ in (None, ""):
     # Run as a script: make `benches` importable from the repository root.
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benches.driver import (  # noqa: E402
-    AppDriver,
-    ASGIApp,
-    Receive,
-    ResponseMismatch,
-    Scope,
-    Send,
-    build_scope,
-    check_response,
-    paused_gc,
-    time_calls,
+from benches._harness import (  # noqa: E402
+    BARE,
+    PLAIN_REQUEST_HEADERS,
+    RUSTLETTE,
+    STARLETTE,
+    AppContender,
+    CallContender,
+    Settings,
+    add_self_check_argument,
+    add_timing_arguments,
+    begin_run,
+    describe_load,
+    dump_json,
+    per_round_ratio,
+    sample_in_turn,
+    send_response,
+    symbol,
 )
+from benches.driver import AppDriver, ASGIApp, Receive, ResponseMismatch, Scope, Send, build_scope  # noqa: E402
 
-RUSTLETTE = "rustlette"
-STARLETTE = "starlette"
-BARE = "bare"
 ORJSON = "orjson"
 COLUMNS = (RUSTLETTE, STARLETTE, BARE, ORJSON)
-
-_REQUEST_HEADERS = ((b"host", b"127.0.0.1:8000"), (b"user-agent", b"bench/1.0"), (b"accept", b"*/*"))
-
-
-def _symbol(package: str, module: str, name: str) -> Any:
-    return getattr(importlib.import_module(f"{package}.{module}"), name)
-
-
-def _dump_json(content: Any) -> bytes:
-    """Serialize as Starlette's JSONResponse does: compact, UTF-8, no NaN."""
-    return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode("utf-8")
 
 
 def _import_orjson() -> ModuleType | None:
@@ -119,50 +108,6 @@ _PAYLOAD_1K = _payload(7)
 _PAYLOAD_1M = _payload(6760)
 
 
-# Contenders: one column of one scenario, ready to check and to sample.
-
-
-class _CallContender:
-    """A function called on one argument, with its result reduced to comparable bytes."""
-
-    def __init__(self, function: Callable[[Any], Any], argument: Any, output: Callable[[Any], bytes]) -> None:
-        self._function = function
-        self._argument = argument
-        self._output = output
-
-    def check(self) -> object:
-        return self._output(self._function(self._argument))
-
-    def sample(self, count: int) -> int:
-        return time_calls(self._function, self._argument, count)
-
-    def close(self) -> None:
-        pass
-
-
-class _AppContender:
-    """An ASGI app and one GET request, driven on the shared event loop."""
-
-    def __init__(
-        self, runner: asyncio.Runner, app: ASGIApp, scope: Scope, expected: tuple[int, bytes], lifespan: bool
-    ) -> None:
-        self._runner = runner
-        self._driver = AppDriver(app, scope, lifespan="auto" if lifespan else "off")
-        self._status, self._body = expected
-        runner.run(self._driver.startup())
-
-    def check(self) -> object:
-        response = self._runner.run(self._driver.request())
-        check_response(response, status=self._status, body=self._body)
-        return response
-
-    def sample(self, count: int) -> int:
-        return self._runner.run(self._driver.run_batch(count, self._status))
-
-    def close(self) -> None:
-        self._runner.run(self._driver.shutdown())
-
-
 class _Unavailable(Exception):
     """A column that a scenario does not have, such as orjson for a file."""
 
@@ -183,33 +128,28 @@ class _JsonBuildScenario:
     content: dict[str, Any]
     unit: str = "call"
 
-    def build(self, column: str, package: str, runner: asyncio.Runner) -> _CallContender:
+    def build(self, column: str, package: str, runner: asyncio.Runner) -> CallContender:
         if column == BARE:
-            return _CallContender(_dump_json, self.content, bytes)
+            return CallContender(dump_json, self.content, bytes)
         if column == ORJSON:
             _require_orjson()
-            return _CallContender(_dump_orjson, self.content, bytes)
-        return _CallContender(_symbol(package, "responses", "JSONResponse"), self.content, _response_body)
+            return CallContender(_dump_orjson, self.content, bytes)
+        return CallContender(symbol(package, "responses", "JSONResponse"), self.content, _response_body)
 
 
 # Scenarios driven through an app: JSON, streaming and files.
 
 
 def _single_route_app(package: str, path: str, endpoint: Callable[[Any], Any]) -> ASGIApp:
-    starlette_class = _symbol(package, "applications", "Starlette")
-    route_class = _symbol(package, "routing", "Route")
+    starlette_class = symbol(package, "applications", "Starlette")
+    route_class = symbol(package, "routing", "Route")
     app: ASGIApp = starlette_class(routes=[route_class(path, endpoint)])
     return app
 
 
-async def _send_whole(send: Send, body: bytes, headers: list[tuple[bytes, bytes]], status: int = 200) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
 def _json_app(content: dict[str, Any]) -> Callable[[str], ASGIApp]:
     def make_app(package: str) -> ASGIApp:
-        json_response = _symbol(package, "responses", "JSONResponse")
+        json_response = symbol(package, "responses", "JSONResponse")
 
         async def endpoint(request: Any) -> Any:
             return json_response(content)
@@ -221,9 +161,7 @@ def _json_app(content: dict[str, Any]) -> Callable[[str], ASGIApp]:
 
 def _bare_json_app(dump: Callable[[Any], bytes], content: dict[str, Any]) -> ASGIApp:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        body = dump(content)
-        headers = [(b"content-length", str(len(body)).encode("latin-1")), (b"content-type", b"application/json")]
-        await _send_whole(send, body, headers)
+        await send_response(send, dump(content), b"application/json")
 
     return app
 
@@ -241,7 +179,7 @@ def _streaming_app(chunk_size: int) -> Callable[[str], ASGIApp]:
     chunks = _stream_chunks(chunk_size)
 
     def make_app(package: str) -> ASGIApp:
-        streaming_response = _symbol(package, "responses", "StreamingResponse")
+        streaming_response = symbol(package, "responses", "StreamingResponse")
 
         async def generate() -> AsyncIterator[bytes]:
             for chunk in chunks:
@@ -282,7 +220,7 @@ def _served_file() -> Path:
 
 
 def _file_app(package: str) -> ASGIApp:
-    file_response = _symbol(package, "responses", "FileResponse")
+    file_response = symbol(package, "responses", "FileResponse")
     path = _served_file()
 
     async def endpoint(request: Any) -> Any:
@@ -346,21 +284,23 @@ class _AppScenario:
     bare_app: Callable[[], ASGIApp]
     expected_body: Callable[[], bytes]
     orjson_app: Callable[[], ASGIApp] | None = None
-    headers: tuple[tuple[bytes, bytes], ...] = _REQUEST_HEADERS
+    headers: tuple[tuple[bytes, bytes], ...] = PLAIN_REQUEST_HEADERS
     expected_status: int = 200
     unit: str = "request"
 
-    def build(self, column: str, package: str, runner: asyncio.Runner) -> _AppContender:
+    def build(self, column: str, package: str, runner: asyncio.Runner) -> AppContender:
         scope = build_scope("GET", self.path, headers=self.headers)
-        expected = (self.expected_status, self.expected_body())
+        # The bare and orjson apps handle only HTTP scopes, so they get no lifespan.
         if column == BARE:
-            return _AppContender(runner, self.bare_app(), scope, expected, lifespan=False)
-        if column == ORJSON:
+            driver = AppDriver(self.bare_app(), scope, lifespan="off")
+        elif column == ORJSON:
             if self.orjson_app is None:
                 raise _Unavailable(f"{self.name} has no orjson column")
             _require_orjson()
-            return _AppContender(runner, self.orjson_app(), scope, expected, lifespan=False)
-        return _AppContender(runner, self.make_app(package), scope, expected, lifespan=True)
+            driver = AppDriver(self.orjson_app(), scope, lifespan="off")
+        else:
+            driver = AppDriver(self.make_app(package), scope, lifespan="auto")
+        return AppContender(runner, driver, self.expected_status, self.expected_body())
 
 
 ResponseScenario = _JsonBuildScenario | _AppScenario
@@ -368,12 +308,12 @@ ResponseScenario = _JsonBuildScenario | _AppScenario
 RESPONSE_SCENARIOS: tuple[ResponseScenario, ...] = (
     _JsonBuildScenario(
         name="json-build-1k",
-        summary=f"JSONResponse(content) for a {len(_dump_json(_PAYLOAD_1K))}-byte document, per call.",
+        summary=f"JSONResponse(content) for a {len(dump_json(_PAYLOAD_1K))}-byte document, per call.",
         content=_PAYLOAD_1K,
     ),
     _JsonBuildScenario(
         name="json-build-1m",
-        summary=f"JSONResponse(content) for a {len(_dump_json(_PAYLOAD_1M))}-byte document, per call.",
+        summary=f"JSONResponse(content) for a {len(dump_json(_PAYLOAD_1M))}-byte document, per call.",
         content=_PAYLOAD_1M,
     ),
     _AppScenario(
@@ -381,18 +321,18 @@ RESPONSE_SCENARIOS: tuple[ResponseScenario, ...] = (
         summary="GET /json returning JSONResponse of the json-build-1k document.",
         path="/json",
         make_app=_json_app(_PAYLOAD_1K),
-        bare_app=lambda: _bare_json_app(_dump_json, _PAYLOAD_1K),
+        bare_app=lambda: _bare_json_app(dump_json, _PAYLOAD_1K),
         orjson_app=lambda: _bare_json_app(_dump_orjson, _PAYLOAD_1K),
-        expected_body=lambda: _dump_json(_PAYLOAD_1K),
+        expected_body=lambda: dump_json(_PAYLOAD_1K),
     ),
     _AppScenario(
         name="json-e2e-1m",
         summary="GET /json returning JSONResponse of the json-build-1m document.",
         path="/json",
         make_app=_json_app(_PAYLOAD_1M),
-        bare_app=lambda: _bare_json_app(_dump_json, _PAYLOAD_1M),
+        bare_app=lambda: _bare_json_app(dump_json, _PAYLOAD_1M),
         orjson_app=lambda: _bare_json_app(_dump_orjson, _PAYLOAD_1M),
-        expected_body=lambda: _dump_json(_PAYLOAD_1M),
+        expected_body=lambda: dump_json(_PAYLOAD_1M),
     ),
     _AppScenario(
         name="stream-1m-1k",
@@ -425,7 +365,7 @@ RESPONSE_SCENARIOS: tuple[ResponseScenario, ...] = (
         make_app=_file_app,
         bare_app=lambda: _bare_file_app,
         expected_body=lambda: _expected_file_body(_FILE_RANGE),
-        headers=(*_REQUEST_HEADERS, (b"range", f"bytes={_FILE_RANGE[0]}-{_FILE_RANGE[1]}".encode("latin-1"))),
+        headers=(*PLAIN_REQUEST_HEADERS, (b"range", f"bytes={_FILE_RANGE[0]}-{_FILE_RANGE[1]}".encode("latin-1"))),
         expected_status=206,
     ),
 )
@@ -434,32 +374,11 @@ RESPONSE_SCENARIOS: tuple[ResponseScenario, ...] = (
 # Running the scenarios on their own, with the orjson column.
 
 
-@dataclass(frozen=True)
-class _Settings:
-    rounds: int
-    sample_ns: int
-
-
-_FULL = _Settings(rounds=30, sample_ns=50_000_000)
-_QUICK = _Settings(rounds=5, sample_ns=10_000_000)
-
-
-def _calibrate(contender: _CallContender | _AppContender, target_ns: int) -> int:
-    """Return how many runs make one sample last about `target_ns`. The probe runs warm up."""
-    count = 1
-    while True:
-        with paused_gc():
-            elapsed = contender.sample(count)
-        if elapsed >= target_ns // 4 or count >= 10_000_000:
-            return max(1, round(count * target_ns / max(elapsed, 1)))
-        count *= 4
-
-
 def _build_checked(
     scenario: ResponseScenario, runner: asyncio.Runner, self_check: bool
-) -> dict[str, _CallContender | _AppContender]:
+) -> dict[str, CallContender | AppContender]:
     """Build every column of `scenario` and check that each output equals starlette's."""
-    contenders: dict[str, _CallContender | _AppContender] = {}
+    contenders: dict[str, CallContender | AppContender] = {}
     outputs: dict[str, object] = {}
     for column in COLUMNS:
         package = STARLETTE if self_check and column == RUSTLETTE else column
@@ -475,28 +394,16 @@ def _build_checked(
     return contenders
 
 
-def _run_scenario(scenario: ResponseScenario, settings: _Settings, runner: asyncio.Runner, self_check: bool) -> str:
+def _run_scenario(scenario: ResponseScenario, settings: Settings, runner: asyncio.Runner, self_check: bool) -> str:
     contenders = _build_checked(scenario, runner, self_check)
-    counts = {column: _calibrate(contender, settings.sample_ns) for column, contender in contenders.items()}
-    gc.collect()
-    gc.freeze()
-
-    samples: dict[str, list[float]] = {column: [] for column in contenders}
-    for _ in range(settings.rounds):
-        for column, contender in contenders.items():
-            with paused_gc():
-                elapsed = contender.sample(counts[column])
-            samples[column].append(elapsed / counts[column] / 1000)
+    samples = sample_in_turn(contenders, settings)
     for contender in contenders.values():
         contender.close()
-    gc.unfreeze()
 
-    # Each ratio pairs the two samples of one round, so a slow spell of the machine divides out.
     def ratio(other: str) -> str:
         if other not in samples:
             return "-"
-        pairs = zip(samples[RUSTLETTE], samples[other], strict=True)
-        return f"{statistics.median(ours / theirs for ours, theirs in pairs):.2f}"
+        return f"{per_round_ratio(samples[RUSTLETTE], samples[other]):.2f}"
 
     cells = [f"{statistics.median(samples[column]):.2f}" if column in samples else "-" for column in COLUMNS]
     return _ROW.format(scenario.name, *cells, ratio(STARLETTE), ratio(BARE), ratio(ORJSON))
@@ -505,25 +412,10 @@ def _run_scenario(scenario: ResponseScenario, settings: _Settings, runner: async
 _ROW = "{:<14} {:>12} {:>12} {:>10} {:>10} {:>12} {:>8} {:>10}"
 
 
-def _pin_to_one_cpu() -> int | None:
-    """Pin this process to the last CPU it may use, and return that CPU."""
-    if not hasattr(os, "sched_setaffinity"):
-        return None
-    cpu = max(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {cpu})
-    return cpu
-
-
-def _describe_load() -> str:
-    if not hasattr(os, "getloadavg"):
-        return "load average unknown"
-    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-
-
 def _parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     names = [scenario.name for scenario in RESPONSE_SCENARIOS]
     parser = argparse.ArgumentParser(prog="python -m benches.responses", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short run: 5 rounds of about 10 ms samples")
+    add_timing_arguments(parser, "scenario")
     parser.add_argument(
         "--scenario",
         action="append",
@@ -531,41 +423,17 @@ def _parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="NAME",
         help=f"run only this scenario, and repeat the option for more (one of: {', '.join(names)})",
     )
-    parser.add_argument("--rounds", type=int, help="rounds per scenario (default: 30, or 5 with --quick)")
-    parser.add_argument(
-        "--sample-ms", type=float, help="target length of one sample in ms (default: 50, or 10 with --quick)"
-    )
-    parser.add_argument("--no-pin", action="store_true", help="do not pin the process to one CPU")
-    parser.add_argument(
-        "--self-check",
-        action="store_true",
-        help="build the rustlette column from starlette too, so every rs/starlette ratio should be 1.00",
-    )
+    add_self_check_argument(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parse_arguments(argv)
-    base = _QUICK if arguments.quick else _FULL
-    rounds = arguments.rounds if arguments.rounds is not None else base.rounds
-    sample_ns = round(arguments.sample_ms * 1_000_000) if arguments.sample_ms is not None else base.sample_ns
-    if rounds < 1 or sample_ns < 1:
-        raise SystemExit(f"invalid --rounds {rounds} or --sample-ms {sample_ns / 1e6:g}: both must be positive")
-    settings = _Settings(rounds, sample_ns)
     selected = [s for s in RESPONSE_SCENARIOS if arguments.scenario is None or s.name in arguments.scenario]
-
-    pinned_cpu = None if arguments.no_pin else _pin_to_one_cpu()
-    affinity = f"pinned to CPU {pinned_cpu}" if pinned_cpu is not None else "not pinned"
     orjson_version = _ORJSON_MODULE.__version__ if _ORJSON_MODULE is not None else "not installed"
-    versions = "; ".join(f"{name} {importlib.import_module(name).__version__}" for name in (RUSTLETTE, STARLETTE))
-    versions += f"; orjson {orjson_version}"
-    print(f"Python {platform.python_version()} ({platform.python_implementation()}) on {platform.platform()}")
-    print(f"CPUs: {os.cpu_count()} ({affinity}); event loop: asyncio; {_describe_load()}")
-    print(versions)
-    if arguments.self_check:
-        print("self-check: the rustlette column runs starlette, so its ratios measure the noise")
-    columns = ", ".join(COLUMNS)
-    print(f"{settings.rounds} rounds of ~{settings.sample_ns / 1e6:g} ms samples, sampled in turn: {columns}")
+    settings = begin_run(
+        arguments, COLUMNS, self_check=arguments.self_check, extra_versions=[f"orjson {orjson_version}"]
+    )
     print("Median µs per request (per call for json-build-*). Each ratio is rustlette's time divided by")
     print("the other column's, the median over rounds: below 1.00 rustlette is faster.")
     headings = ("rustlette µs", "starlette µs", "bare µs", "orjson µs", "rs/starlette", "rs/bare", "rs/orjson")
@@ -574,7 +442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with asyncio.Runner() as runner:
         for scenario in selected:
             print(_run_scenario(scenario, settings, runner, arguments.self_check), flush=True)
-    print(f"At the end: {_describe_load()}")
+    print(f"At the end: {describe_load()}")
     return 0
 
 

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import importlib
 import os
-import platform
 import statistics
 import sys
 from collections.abc import Callable, Sequence
@@ -31,26 +29,23 @@ if __package__ in (None, ""):
     # Run as a script: make `benches` importable from the repository root.
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benches.driver import (  # noqa: E402
-    AppDriver,
-    ASGIApp,
-    Receive,
-    Response,
-    ResponseMismatch,
-    Scope,
-    Send,
-    build_scope,
-    check_response,
-    paused_gc,
+from benches._harness import (  # noqa: E402
+    BARE,
+    COLUMNS,
+    PLAIN_REQUEST_HEADERS,
+    RUSTLETTE,
+    STARLETTE,
+    AppContender,
+    Settings,
+    add_timing_arguments,
+    begin_run,
+    describe_load,
+    per_round_ratio,
+    sample_in_turn,
 )
-
-RUSTLETTE = "rustlette"
-STARLETTE = "starlette"
-BARE = "bare"
-COLUMNS = (RUSTLETTE, STARLETTE, BARE)
+from benches.driver import AppDriver, ASGIApp, Receive, ResponseMismatch, Scope, Send, build_scope  # noqa: E402
 
 _GITHUB_ROUTES_FILE = Path(__file__).resolve().parent / "data" / "github-api-routes.tsv"
-_REQUEST_HEADERS = ((b"host", b"127.0.0.1:8000"), (b"user-agent", b"bench/1.0"), (b"accept", b"*/*"))
 _TEXT_PLAIN = b"text/plain; charset=utf-8"
 
 
@@ -205,35 +200,16 @@ def _bare_app(probes: Sequence[_Probe]) -> ASGIApp:
 # Contenders.
 
 
-class _Contender:
-    """One app and one request, driven on the shared event loop."""
-
-    def __init__(self, runner: asyncio.Runner, app: ASGIApp, probe: _Probe, *, lifespan: bool) -> None:
-        scope = build_scope(probe.method, probe.path, headers=_REQUEST_HEADERS)
-        self._runner = runner
-        self._driver = AppDriver(app, scope, lifespan="auto" if lifespan else "off")
-        self._probe = probe
-        runner.run(self._driver.startup())
-
-    def check(self) -> Response:
-        """Send the request once and raise ResponseMismatch for an unexpected status or body."""
-        response = self._runner.run(self._driver.request())
-        check_response(response, status=self._probe.status, body=self._probe.body)
-        return response
-
-    def sample(self, count: int) -> int:
-        return self._runner.run(self._driver.run_batch(count, self._probe.status))
-
-    def close(self) -> None:
-        self._runner.run(self._driver.shutdown())
-
-
 def _build_contender(
     table: _Table, probe: _Probe, column: str, package: str, runner: asyncio.Runner
-) -> _Contender:
+) -> AppContender:
+    scope = build_scope(probe.method, probe.path, headers=PLAIN_REQUEST_HEADERS)
     if column == BARE:
-        return _Contender(runner, _bare_app(table.probes()), probe, lifespan=False)
-    return _Contender(runner, _route_app(package, table.routes()), probe, lifespan=True)
+        # The bare app handles only HTTP scopes, so it gets no lifespan.
+        driver = AppDriver(_bare_app(table.probes()), scope, lifespan="off")
+    else:
+        driver = AppDriver(_route_app(package, table.routes()), scope, lifespan="auto")
+    return AppContender(runner, driver, probe.status, probe.body)
 
 
 @dataclass(frozen=True)
@@ -246,7 +222,7 @@ class RoutingScenario:
     label: str
     unit: str = "request"
 
-    def build(self, column: str, package: str, runner: asyncio.Runner) -> _Contender:
+    def build(self, column: str, package: str, runner: asyncio.Runner) -> AppContender:
         probe = next(probe for probe in self.table.probes() if probe.label == self.label)
         return _build_contender(self.table, probe, column, package, runner)
 
@@ -277,32 +253,11 @@ ROUTING_SCENARIOS: tuple[RoutingScenario, ...] = (
 # Running a table.
 
 
-@dataclass(frozen=True)
-class _Settings:
-    rounds: int
-    sample_ns: int
-
-
-_FULL = _Settings(rounds=30, sample_ns=50_000_000)
-_QUICK = _Settings(rounds=5, sample_ns=10_000_000)
-
-
-def _calibrate(contender: _Contender, target_ns: int) -> int:
-    """Return how many requests make one sample last about `target_ns`; the probes warm up."""
-    count = 1
-    while True:
-        with paused_gc():
-            elapsed = contender.sample(count)
-        if elapsed >= target_ns // 4 or count >= 10_000_000:
-            return max(1, round(count * target_ns / max(elapsed, 1)))
-        count *= 4
-
-
-def _build_checked(table: _Table, runner: asyncio.Runner) -> dict[tuple[str, str], _Contender]:
+def _build_checked(table: _Table, runner: asyncio.Runner) -> dict[tuple[str, str], AppContender]:
     """Build every contender of `table`, check each response and compare it with starlette's."""
-    contenders: dict[tuple[str, str], _Contender] = {}
+    contenders: dict[tuple[str, str], AppContender] = {}
     for probe in table.probes():
-        responses: dict[str, Response] = {}
+        responses: dict[str, object] = {}
         for column in COLUMNS:
             contender = _build_contender(table, probe, column, column, runner)
             responses[column] = contender.check()
@@ -316,30 +271,16 @@ def _build_checked(table: _Table, runner: asyncio.Runner) -> dict[tuple[str, str
     return contenders
 
 
-def _run_table(table: _Table, settings: _Settings, runner: asyncio.Runner) -> list[str]:
+def _run_table(table: _Table, settings: Settings, runner: asyncio.Runner) -> list[str]:
     """Sample every request of `table` on every contender in turn and return the report lines."""
     probes = table.probes()
     contenders = _build_checked(table, runner)
-    counts = {key: _calibrate(contender, settings.sample_ns) for key, contender in contenders.items()}
-    gc.collect()
-    gc.freeze()
-
-    samples: dict[tuple[str, str], list[float]] = {key: [] for key in contenders}
-    for _ in range(settings.rounds):
-        for probe in probes:
-            for column in COLUMNS:
-                key = (probe.label, column)
-                with paused_gc():
-                    elapsed = contenders[key].sample(counts[key])
-                samples[key].append(elapsed / counts[key] / 1000)
+    samples = sample_in_turn(contenders, settings)
     for contender in contenders.values():
         contender.close()
-    gc.unfreeze()
 
-    # Each ratio pairs the samples of one round, taken within a second of each
-    # other, and the report gives the median of those per-round ratios.
     def ratio(top: tuple[str, str], bottom: tuple[str, str]) -> float:
-        return statistics.median(a / b for a, b in zip(samples[top], samples[bottom], strict=True))
+        return per_round_ratio(samples[top], samples[bottom])
 
     lines = [f"{table.name}: {len(table.routes())} routes; {table.summary}"]
     lines.append(_ROW.format("request", "rustlette µs", "starlette µs", "bare µs", "rs/starlette", "rs/bare"))
@@ -366,51 +307,20 @@ def _run_table(table: _Table, settings: _Settings, runner: asyncio.Runner) -> li
 _ROW = "  {:<14} {:>13} {:>13} {:>9} {:>13} {:>8}"
 
 
-def _pin_to_one_cpu() -> int | None:
-    """Pin this process to the last CPU it may use, and return that CPU."""
-    if not hasattr(os, "sched_setaffinity"):
-        return None
-    cpu = max(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {cpu})
-    return cpu
-
-
-def _describe_load() -> str:
-    if not hasattr(os, "getloadavg"):
-        return "load average unknown"
-    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-
-
 def _parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     names = [table.name for table in TABLES]
     parser = argparse.ArgumentParser(prog="python -m benches.routing", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short run: 5 rounds of about 10 ms samples")
+    add_timing_arguments(parser, "table")
     parser.add_argument(
         "--table", action="append", choices=names, metavar="NAME", help=f"run only this table (one of: {', '.join(names)})"
     )
-    parser.add_argument("--rounds", type=int, help="rounds per table (default: 30, or 5 with --quick)")
-    parser.add_argument("--sample-ms", type=float, help="target length of one sample in ms (default: 50, or 10 with --quick)")
-    parser.add_argument("--no-pin", action="store_true", help="do not pin the process to one CPU")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parse_arguments(argv)
-    base = _QUICK if arguments.quick else _FULL
-    rounds = arguments.rounds if arguments.rounds is not None else base.rounds
-    sample_ns = round(arguments.sample_ms * 1_000_000) if arguments.sample_ms is not None else base.sample_ns
-    if rounds < 1 or sample_ns < 1:
-        raise SystemExit(f"invalid --rounds {rounds} or --sample-ms {sample_ns / 1e6:g}: both must be positive")
-    settings = _Settings(rounds, sample_ns)
     selected = [table for table in TABLES if arguments.table is None or table.name in arguments.table]
-
-    pinned_cpu = None if arguments.no_pin else _pin_to_one_cpu()
-    affinity = f"pinned to CPU {pinned_cpu}" if pinned_cpu is not None else "not pinned"
-    versions = "; ".join(f"{name} {importlib.import_module(name).__version__}" for name in (RUSTLETTE, STARLETTE))
-    print(f"Python {platform.python_version()} ({platform.python_implementation()}) on {platform.platform()}")
-    print(f"CPUs: {os.cpu_count()} ({affinity}); event loop: asyncio; {_describe_load()}")
-    print(versions)
-    print(f"{settings.rounds} rounds of ~{settings.sample_ns / 1e6:g} ms samples, sampled in turn: {', '.join(COLUMNS)}")
+    settings = begin_run(arguments, COLUMNS)
     print("Median µs per request. Each ratio is the median over rounds of the per-round quotient.")
 
     with asyncio.Runner() as runner:
@@ -418,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print()
             for line in _run_table(table, settings, runner):
                 print(line, flush=True)
-    print(f"At the end: {_describe_load()}")
+    print(f"At the end: {describe_load()}")
     return 0
 
 

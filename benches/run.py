@@ -12,65 +12,51 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
-import importlib
-import json
 import os
-import platform
 import statistics
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlencode
+from typing import Any
+from urllib.parse import parse_qsl
 
 if __package__ in (None, ""):
     # Run as a script: make `benches` importable from the repository root.
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benches.driver import (  # noqa: E402
-    AppDriver,
-    ASGIApp,
-    Receive,
-    ResponseMismatch,
-    Scope,
-    Send,
-    build_scope,
-    check_response,
-    paused_gc,
-    time_calls,
+from benches._harness import (  # noqa: E402
+    BARE,
+    COLUMNS,
+    PLAIN_REQUEST_HEADERS,
+    RUSTLETTE,
+    STARLETTE,
+    AppContender,
+    CallContender,
+    Contender,
+    Settings,
+    add_self_check_argument,
+    add_timing_arguments,
+    begin_run,
+    describe_load,
+    dump_json,
+    per_round_ratio,
+    sample_in_turn,
+    send_response,
+    symbol,
 )
+from benches.driver import AppDriver, ASGIApp, Receive, ResponseMismatch, Scope, Send, build_scope  # noqa: E402
 from benches.forms import FORM_SCENARIOS, FormScenario  # noqa: E402
-from benches.request_side import REQUEST_SIDE_SCENARIOS, RequestSideScenario  # noqa: E402
+from benches.request_side import (  # noqa: E402
+    QUERY_KEYS,
+    QUERY_PAIRS,
+    QUERY_STRING,
+    REQUEST_SIDE_SCENARIOS,
+    RequestSideScenario,
+)
 from benches.responses import RESPONSE_SCENARIOS, ResponseScenario  # noqa: E402
 from benches.routing import ROUTING_SCENARIOS, RoutingScenario  # noqa: E402
 
-RUSTLETTE = "rustlette"
-STARLETTE = "starlette"
-BARE = "bare"
-COLUMNS = (RUSTLETTE, STARLETTE, BARE)
 _NOT_AVAILABLE = "not available"
-
-
-@dataclass(frozen=True)
-class _Settings:
-    """How long to sample: rounds per scenario and the target length of one sample."""
-
-    rounds: int
-    sample_ns: int
-
-
-_FULL = _Settings(rounds=30, sample_ns=50_000_000)
-_QUICK = _Settings(rounds=5, sample_ns=10_000_000)
-
-
-def _symbol(package: str, module: str, name: str) -> Any:
-    """Import `package.module` and return its attribute `name`.
-
-    The modules are imported by name so that one function builds the same app on
-    rustlette and on starlette.
-    """
-    return getattr(importlib.import_module(f"{package}.{module}"), name)
 
 
 # Scenario: plaintext GET.
@@ -79,9 +65,9 @@ _PLAINTEXT = b"Hello, World!"
 
 
 def _plaintext_app(package: str) -> ASGIApp:
-    starlette_class = _symbol(package, "applications", "Starlette")
-    route_class = _symbol(package, "routing", "Route")
-    plain_text_response = _symbol(package, "responses", "PlainTextResponse")
+    starlette_class = symbol(package, "applications", "Starlette")
+    route_class = symbol(package, "routing", "Route")
+    plain_text_response = symbol(package, "responses", "PlainTextResponse")
 
     async def plaintext(request: Any) -> Any:
         return plain_text_response("Hello, World!")
@@ -91,14 +77,7 @@ def _plaintext_app(package: str) -> ASGIApp:
 
 
 async def _bare_plaintext(scope: Scope, receive: Receive, send: Send) -> None:
-    await _send_response(send, _PLAINTEXT, b"text/plain; charset=utf-8")
-
-
-async def _send_response(send: Send, body: bytes, content_type: bytes, status: int = 200) -> None:
-    """Send a complete response with the headers Starlette's Response sets, in its order."""
-    headers = [(b"content-length", str(len(body)).encode("latin-1")), (b"content-type", content_type)]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_response(send, _PLAINTEXT, b"text/plain; charset=utf-8")
 
 
 # Scenario: JSON GET with a payload of about 1 KiB.
@@ -122,15 +101,10 @@ _JSON_PAYLOAD: dict[str, Any] = {
 }
 
 
-def _dump_json(content: Any) -> bytes:
-    """Serialize as Starlette's JSONResponse does: compact, UTF-8, no NaN."""
-    return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode("utf-8")
-
-
 def _json_app(package: str) -> ASGIApp:
-    starlette_class = _symbol(package, "applications", "Starlette")
-    route_class = _symbol(package, "routing", "Route")
-    json_response = _symbol(package, "responses", "JSONResponse")
+    starlette_class = symbol(package, "applications", "Starlette")
+    route_class = symbol(package, "routing", "Route")
+    json_response = symbol(package, "responses", "JSONResponse")
 
     async def listing(request: Any) -> Any:
         return json_response(_JSON_PAYLOAD)
@@ -140,7 +114,7 @@ def _json_app(package: str) -> ASGIApp:
 
 
 async def _bare_json(scope: Scope, receive: Receive, send: Send) -> None:
-    await _send_response(send, _dump_json(_JSON_PAYLOAD), b"application/json")
+    await send_response(send, dump_json(_JSON_PAYLOAD), b"application/json")
 
 
 # Scenario: a path parameter on the last of 100 routes.
@@ -150,9 +124,9 @@ _USER_PREFIX = "/api/v1/users/"
 
 
 def _path_param_app(package: str) -> ASGIApp:
-    starlette_class = _symbol(package, "applications", "Starlette")
-    route_class = _symbol(package, "routing", "Route")
-    plain_text_response = _symbol(package, "responses", "PlainTextResponse")
+    starlette_class = symbol(package, "applications", "Starlette")
+    route_class = symbol(package, "routing", "Route")
+    plain_text_response = symbol(package, "responses", "PlainTextResponse")
 
     async def item_detail(request: Any) -> Any:
         return plain_text_response(f"item {request.path_params['item_id']}")
@@ -172,38 +146,13 @@ async def _bare_path_param(scope: Scope, receive: Receive, send: Send) -> None:
     path: str = scope["path"]
     user_id = path[len(_USER_PREFIX) :]
     if path.startswith(_USER_PREFIX) and user_id.isascii() and user_id.isdigit():
-        await _send_response(send, f"user {int(user_id) + 1}".encode(), b"text/plain; charset=utf-8")
+        await send_response(send, f"user {int(user_id) + 1}".encode(), b"text/plain; charset=utf-8")
     else:
-        await _send_response(send, b"Not Found", b"text/plain; charset=utf-8", status=404)
+        await send_response(send, b"Not Found", b"text/plain; charset=utf-8", status=404)
 
 
-# Scenario: 20 query parameters and 15 request headers read by the endpoint.
-
-_QUERY_PAIRS = [
-    ("q", "rust asgi framework"),
-    ("page", "3"),
-    ("per_page", "50"),
-    ("sort", "-created"),
-    ("lang", "en-GB"),
-    ("tag", "web"),
-    ("tag", "async"),
-    ("min_price", "10.5"),
-    ("max_price", "99"),
-    ("currency", "EUR"),
-    ("city", "Zürich"),
-    ("from", "2024-01-01"),
-    ("to", "2024-12-31"),
-    ("include", "author,comments"),
-    ("fields", "id,title,price"),
-    ("debug", ""),
-    ("session", "a1b2c3d4e5f6"),
-    ("ref", "http://127.0.0.1:8000/search?a=1&b=2"),
-    ("utm_source", "newsletter"),
-    ("utm_medium", "email"),
-]
-# The encoded string has percent-escapes, "+" for spaces and an empty value to decode.
-_QUERY_STRING = urlencode(_QUERY_PAIRS).encode("ascii")
-_QUERY_KEYS = tuple(dict.fromkeys(key for key, _ in _QUERY_PAIRS if key != "tag"))
+# Scenario: 20 query parameters and 15 request headers read by the endpoint. The query
+# string is the one the query-params-20 scenario of benches/request_side.py sends.
 
 _REQUEST_HEADERS = [
     (b"host", b"127.0.0.1:8000"),
@@ -240,14 +189,14 @@ def _search_summary(
 
 
 def _query_headers_app(package: str) -> ASGIApp:
-    starlette_class = _symbol(package, "applications", "Starlette")
-    route_class = _symbol(package, "routing", "Route")
-    json_response = _symbol(package, "responses", "JSONResponse")
+    starlette_class = symbol(package, "applications", "Starlette")
+    route_class = symbol(package, "routing", "Route")
+    json_response = symbol(package, "responses", "JSONResponse")
 
     async def search(request: Any) -> Any:
         params = request.query_params
         headers = request.headers
-        values = [params[key] for key in _QUERY_KEYS]
+        values = [params[key] for key in QUERY_KEYS]
         summary = _search_summary(
             values,
             params.getlist("tag"),
@@ -269,27 +218,27 @@ async def _bare_query_headers(scope: Scope, receive: Receive, send: Send) -> Non
     for key, value in scope["headers"]:
         headers.setdefault(key, value.decode("latin-1"))
     summary = _search_summary(
-        [params[key] for key in _QUERY_KEYS],
+        [params[key] for key in QUERY_KEYS],
         [value for key, value in pairs if key == "tag"],
         headers[b"user-agent"],
         headers[b"accept-language"],
         headers[b"x-request-id"],
         headers.get(b"x-api-version", "1"),
     )
-    await _send_response(send, _dump_json(summary), b"application/json")
+    await send_response(send, dump_json(summary), b"application/json")
 
 
 def _expected_search_body() -> bytes:
-    values = dict(_QUERY_PAIRS)
+    values = dict(QUERY_PAIRS)
     summary = _search_summary(
-        [values[key] for key in _QUERY_KEYS],
+        [values[key] for key in QUERY_KEYS],
         ["web", "async"],
         "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
         "en-GB,en;q=0.9,de;q=0.8",
         "9f1c2e7a-5b3d-4c8e-a6f0-1d2e3f4a5b6c",
         "1",
     )
-    return _dump_json(summary)
+    return dump_json(summary)
 
 
 # Scenario: the query-string parser alone.
@@ -299,62 +248,7 @@ def _parse_query_bytes(raw: bytes) -> list[tuple[str, str]]:
     return parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
 
 
-# Contenders: one framework or the bare app, ready to check and to sample.
-
-
-class _Contender(Protocol):
-    def check(self) -> object:
-        """Run once and return the result that the columns are compared on.
-
-        An app contender also raises ResponseMismatch for an unexpected status or body.
-        """
-        ...
-
-    def sample(self, count: int) -> int:
-        """Run `count` times and return the elapsed nanoseconds."""
-        ...
-
-    def close(self) -> None: ...
-
-
-class _AppContender:
-    """An ASGI app and its request, driven on the shared event loop."""
-
-    def __init__(self, runner: asyncio.Runner, driver: AppDriver, expected_status: int, expected_body: bytes) -> None:
-        self._runner = runner
-        self._driver = driver
-        self._status = expected_status
-        self._body = expected_body
-        runner.run(driver.startup())
-
-    def check(self) -> object:
-        response = self._runner.run(self._driver.request())
-        check_response(response, status=self._status, body=self._body)
-        return response
-
-    def sample(self, count: int) -> int:
-        return self._runner.run(self._driver.run_batch(count, self._status))
-
-    def close(self) -> None:
-        self._runner.run(self._driver.shutdown())
-
-
-class _CallContender:
-    """A function called on one argument, such as a query-string parser."""
-
-    def __init__(self, function: Callable[[Any], object], argument: object, normalize: Callable[[Any], object]) -> None:
-        self._function = function
-        self._argument = argument
-        self._normalize = normalize
-
-    def check(self) -> object:
-        return self._normalize(self._function(self._argument))
-
-    def sample(self, count: int) -> int:
-        return time_calls(self._function, self._argument, count)
-
-    def close(self) -> None:
-        pass
+# Scenarios defined here: HTTP requests and the query-string parser.
 
 
 @dataclass(frozen=True)
@@ -368,22 +262,18 @@ class _HttpScenario:
     bare_app: ASGIApp
     expected_body: bytes
     query_string: bytes = b""
-    headers: Sequence[tuple[bytes, bytes]] = (
-        (b"host", b"127.0.0.1:8000"),
-        (b"user-agent", b"bench/1.0"),
-        (b"accept", b"*/*"),
-    )
+    headers: Sequence[tuple[bytes, bytes]] = PLAIN_REQUEST_HEADERS
     expected_status: int = 200
     unit: str = "request"
 
-    def build(self, column: str, package: str, runner: asyncio.Runner) -> _Contender:
+    def build(self, column: str, package: str, runner: asyncio.Runner) -> Contender:
         scope = build_scope("GET", self.path, query_string=self.query_string, headers=self.headers)
         if column == BARE:
             # The bare apps handle only HTTP scopes, so they get no lifespan.
             driver = AppDriver(self.bare_app, scope, lifespan="off")
         else:
             driver = AppDriver(self.make_app(package), scope, lifespan="auto")
-        return _AppContender(runner, driver, self.expected_status, self.expected_body)
+        return AppContender(runner, driver, self.expected_status, self.expected_body)
 
 
 @dataclass(frozen=True)
@@ -396,11 +286,11 @@ class _ParserScenario:
     expected: list[tuple[str, str]] = field(default_factory=list)
     unit: str = "call"
 
-    def build(self, column: str, package: str, runner: asyncio.Runner) -> _Contender:
+    def build(self, column: str, package: str, runner: asyncio.Runner) -> Contender:
         if column == BARE:
-            return _CallContender(_parse_query_bytes, self.raw, list)
-        query_params = _symbol(package, "datastructures", "QueryParams")
-        return _CallContender(query_params, self.raw, _query_params_items)
+            return CallContender(_parse_query_bytes, self.raw, list)
+        query_params = symbol(package, "datastructures", "QueryParams")
+        return CallContender(query_params, self.raw, _query_params_items)
 
 
 def _query_params_items(query_params: Any) -> object:
@@ -420,11 +310,11 @@ SCENARIOS: tuple[_Scenario, ...] = (
     ),
     _HttpScenario(
         name="json-1k",
-        summary=f"GET /items returning a {len(_dump_json(_JSON_PAYLOAD))}-byte JSONResponse built per request.",
+        summary=f"GET /items returning a {len(dump_json(_JSON_PAYLOAD))}-byte JSONResponse built per request.",
         path="/items",
         make_app=_json_app,
         bare_app=_bare_json,
-        expected_body=_dump_json(_JSON_PAYLOAD),
+        expected_body=dump_json(_JSON_PAYLOAD),
     ),
     _HttpScenario(
         name="path-param-100",
@@ -437,24 +327,24 @@ SCENARIOS: tuple[_Scenario, ...] = (
     _HttpScenario(
         name="query-headers",
         summary=(
-            f"GET /search with {len(_QUERY_PAIRS)} query parameters and {len(_REQUEST_HEADERS)} headers; "
+            f"GET /search with {len(QUERY_PAIRS)} query parameters and {len(_REQUEST_HEADERS)} headers; "
             "the endpoint reads every parameter and 4 headers and returns a small JSON."
         ),
         path="/search",
         make_app=_query_headers_app,
         bare_app=_bare_query_headers,
         expected_body=_expected_search_body(),
-        query_string=_QUERY_STRING,
+        query_string=QUERY_STRING,
         headers=tuple(_REQUEST_HEADERS),
     ),
     _ParserScenario(
         name="query-parser",
         summary=(
-            f"QueryParams(raw) on a {len(_QUERY_PAIRS)}-parameter, {len(_QUERY_STRING)}-byte query string; "
+            f"QueryParams(raw) on a {len(QUERY_PAIRS)}-parameter, {len(QUERY_STRING)}-byte query string; "
             "bare is parse_qsl(raw.decode('latin-1'), keep_blank_values=True)."
         ),
-        raw=_QUERY_STRING,
-        expected=list(_QUERY_PAIRS),
+        raw=QUERY_STRING,
+        expected=list(QUERY_PAIRS),
     ),
     # Larger route tables, defined with the routing benchmark in benches/routing.py.
     *ROUTING_SCENARIOS,
@@ -481,28 +371,14 @@ class _Result:
     problems: dict[str, str] = field(default_factory=dict)
 
 
-def _calibrate(contender: _Contender, target_ns: int) -> int:
-    """Return how many runs make one sample last about `target_ns`.
-
-    The growing probe runs double as the warm-up.
-    """
-    count = 1
-    while True:
-        with paused_gc():
-            elapsed = contender.sample(count)
-        if elapsed >= target_ns // 4 or count >= 10_000_000:
-            return max(1, round(count * target_ns / max(elapsed, 1)))
-        count *= 4
-
-
 def _build_contenders(
     scenario: _Scenario, packages: Mapping[str, str], runner: asyncio.Runner, result: _Result
-) -> dict[str, _Contender]:
+) -> dict[str, Contender]:
     """Build and check every contender. A rustlette problem goes into `result` and is not raised.
 
     `packages` maps each framework column to the package its app is built from.
     """
-    contenders: dict[str, _Contender] = {}
+    contenders: dict[str, Contender] = {}
     outputs: dict[str, object] = {}
     for column in COLUMNS:
         contender = None
@@ -541,63 +417,25 @@ def _describe_problem(error: Exception) -> str:
 
 
 def _run_scenario(
-    scenario: _Scenario, settings: _Settings, packages: Mapping[str, str], runner: asyncio.Runner
+    scenario: _Scenario, settings: Settings, packages: Mapping[str, str], runner: asyncio.Runner
 ) -> _Result:
     result = _Result(scenario.name, scenario.unit)
     contenders = _build_contenders(scenario, packages, runner, result)
 
-    counts = {column: _calibrate(contender, settings.sample_ns) for column, contender in contenders.items()}
-    # Objects that live through the whole scenario go to the permanent generation,
-    # so the collection before each sample stays short.
-    gc.collect()
-    gc.freeze()
-
-    samples: dict[str, list[float]] = {column: [] for column in contenders}
-    for _ in range(settings.rounds):
-        for column, contender in contenders.items():
-            count = counts[column]
-            with paused_gc():
-                elapsed = contender.sample(count)
-            samples[column].append(elapsed / count / 1000)
-
+    samples = sample_in_turn(contenders, settings)
     for column, contender in contenders.items():
         contender.close()
         result.medians[column] = statistics.median(samples[column])
-    gc.unfreeze()
 
-    # Each ratio pairs the samples of one round, which were taken within a fraction of
-    # a second of each other, so a slow spell on a shared machine cancels out. A ratio
-    # of the two medians would compare samples from different moments.
     if RUSTLETTE in samples:
         for other in (STARLETTE, BARE):
-            pairs = zip(samples[RUSTLETTE], samples[other], strict=True)
-            result.ratios[other] = statistics.median(ours / theirs for ours, theirs in pairs)
+            result.ratios[other] = per_round_ratio(samples[RUSTLETTE], samples[other])
     return result
 
 
 # Output.
 
 _ROW = "{:<16} {:>14} {:>14} {:>10} {:>14} {:>9}"
-
-
-def _describe_environment(pinned_cpu: int | None) -> list[str]:
-    try:
-        rustlette_version = importlib.import_module("rustlette").__version__
-    except ImportError as error:
-        rustlette_version = f"not importable ({error})"
-    starlette_version = importlib.import_module("starlette").__version__
-    affinity = f"pinned to CPU {pinned_cpu}" if pinned_cpu is not None else "not pinned"
-    return [
-        f"Python {platform.python_version()} ({platform.python_implementation()}) on {platform.platform()}",
-        f"CPUs: {os.cpu_count()} ({affinity}); event loop: asyncio; {_describe_load()}",
-        f"rustlette {rustlette_version}; starlette {starlette_version}",
-    ]
-
-
-def _describe_load() -> str:
-    if not hasattr(os, "getloadavg"):
-        return "load average unknown"
-    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def _format_row(result: _Result) -> str:
@@ -612,19 +450,10 @@ def _format_row(result: _Result) -> str:
     return _ROW.format(result.scenario, cell(RUSTLETTE), cell(STARLETTE), cell(BARE), ratio(STARLETTE), ratio(BARE))
 
 
-def _pin_to_one_cpu() -> int | None:
-    """Pin this process to the last CPU it may use, and return that CPU."""
-    if not hasattr(os, "sched_setaffinity"):
-        return None
-    cpu = max(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {cpu})
-    return cpu
-
-
 def _parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     names = [scenario.name for scenario in SCENARIOS]
     parser = argparse.ArgumentParser(prog="python -m benches.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short run: 5 rounds of about 10 ms samples")
+    add_timing_arguments(parser, "scenario")
     parser.add_argument(
         "--scenario",
         action="append",
@@ -632,17 +461,8 @@ def _parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="NAME",
         help=f"run only this scenario, and repeat the option for more (one of: {', '.join(names)})",
     )
-    parser.add_argument("--rounds", type=int, help="rounds per scenario (default: 30, or 5 with --quick)")
-    parser.add_argument(
-        "--sample-ms", type=float, help="target length of one sample in ms (default: 50, or 10 with --quick)"
-    )
     parser.add_argument("--list", action="store_true", help="print the scenarios and exit")
-    parser.add_argument("--no-pin", action="store_true", help="do not pin the process to one CPU")
-    parser.add_argument(
-        "--self-check",
-        action="store_true",
-        help="build the rustlette column from starlette too, so every rs/starlette ratio should be 1.00",
-    )
+    add_self_check_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -653,24 +473,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{scenario.name:<16} {scenario.summary}")
         return 0
 
-    base = _QUICK if arguments.quick else _FULL
-    rounds = arguments.rounds if arguments.rounds is not None else base.rounds
-    sample_ns = round(arguments.sample_ms * 1_000_000) if arguments.sample_ms is not None else base.sample_ns
-    if rounds < 1 or sample_ns < 1:
-        raise SystemExit(f"invalid --rounds {rounds} or --sample-ms {sample_ns / 1e6:g}: both must be positive")
-    settings = _Settings(rounds, sample_ns)
     selected = [s for s in SCENARIOS if arguments.scenario is None or s.name in arguments.scenario]
-
     packages = {RUSTLETTE: STARLETTE if arguments.self_check else RUSTLETTE, STARLETTE: STARLETTE}
-
-    pinned_cpu = None if arguments.no_pin else _pin_to_one_cpu()
-    for line in _describe_environment(pinned_cpu):
-        print(line)
-    if arguments.self_check:
-        print("self-check: the rustlette column runs starlette, so its ratios measure the noise")
-    print(
-        f"{settings.rounds} rounds of ~{settings.sample_ns / 1e6:g} ms samples, sampled in turn: {', '.join(COLUMNS)}"
-    )
+    settings = begin_run(arguments, COLUMNS, self_check=arguments.self_check)
     print()
     print("Median µs per request (per call for query-parser). Each ratio is rustlette's time divided")
     print("by the other column's, the median over rounds: below 1.00 rustlette is faster.")
@@ -683,7 +488,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             results.append(result)
             print(_format_row(result), flush=True)
 
-    print(f"At the end: {_describe_load()}")
+    print(f"At the end: {describe_load()}")
     notes = [(result.scenario, column, problem) for result in results for column, problem in result.problems.items()]
     if notes:
         print()
