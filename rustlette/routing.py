@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Collection, Generator, Iterable
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from enum import Enum
 from re import Pattern
-from typing import Any, Self, SupportsIndex, TypeVar
+from typing import Any, Literal, Self, SupportsIndex, TypeVar
 
 from rustlette._exception_handler import (
     _NO_HANDLERS,
@@ -52,8 +52,8 @@ class NoMatchFound(Exception):
     """Raised by `url_path_for()` and `url_for()` when no route has the given name and parameters."""
 
     def __init__(self, name: str, path_params: dict[str, Any]) -> None:
-        params = ", ".join(list(path_params.keys()))
-        super().__init__(f'No route exists for name "{name}" and params "{params}".')
+        listed = ", ".join(path_params)
+        super().__init__(f'No route exists for name "{name}" and params "{listed}".')
 
 
 class Match(Enum):
@@ -134,19 +134,24 @@ def websocket_session(
     """Turn a coroutine function `func(websocket)` into an ASGI app."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        session = WebSocket(scope, receive=receive, send=send)
+        websocket = WebSocket(scope, receive=receive, send=send)
 
-        async def run_session(scope: Scope, receive: Receive, send: Send) -> None:
-            await func(session)
+        async def call_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+            await func(websocket)
 
-        await wrap_app_handling_exceptions(run_session, session)(scope, receive, send)
+        guarded = wrap_app_handling_exceptions(call_endpoint, websocket)
+        await guarded(scope, receive, send)
 
     return app
 
 
 def get_name(endpoint: Callable[..., Any]) -> str:
     """Return the default route name for `endpoint`: its `__name__`, or its class name."""
-    return getattr(endpoint, "__name__", endpoint.__class__.__name__)
+    try:
+        return endpoint.__name__
+    except AttributeError:
+        # Instances of ASGI app classes have no `__name__` of their own.
+        return endpoint.__class__.__name__
 
 
 def replace_params(
@@ -162,21 +167,41 @@ def replace_params(
     if not path_params:
         return path, path_params
 
-    # split() with one capture group alternates literal text and parameter names.
-    parts = PARAM_FORMAT_REGEX.split(path)
-    for index in range(1, len(parts), 2):
-        key = parts[index]
-        if key in path_params:
-            parts[index] = param_convertors[key].to_string(path_params.pop(key))
-        else:
-            parts[index] = "{" + key + "}"
-    return "".join(parts), path_params
+    def substitute(placeholder: re.Match[str]) -> str:
+        key = placeholder[1]
+        if key not in path_params:
+            return placeholder[0]
+        return param_convertors[key].to_string(path_params.pop(key))
+
+    return PARAM_FORMAT_REGEX.sub(substitute, path), path_params
 
 
 # A parameter in a route path, with an optional convertor: "{id}" or "{id:int}".
 PARAM_REGEX = re.compile("{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?}")
 # A parameter in a path format, which no longer carries the convertor: "{id}".
 PARAM_FORMAT_REGEX = re.compile("{([a-zA-Z_][a-zA-Z0-9_]*)}")
+
+
+def _lookup_convertor(spec: str | None) -> Convertor[Any]:
+    # `spec` is the optional ":int" part of a placeholder, and no spec means "str".
+    convertor_name = "str" if spec is None else spec[1:]
+    assert convertor_name in CONVERTOR_TYPES, f"Unknown path convertor '{convertor_name}'"
+    return CONVERTOR_TYPES[convertor_name]
+
+
+def _duplicated_params_error(repeated: set[str], path: str) -> ValueError:
+    suffix = "s" if len(repeated) > 1 else ""
+    listed = ", ".join(sorted(repeated))
+    return ValueError(f"Duplicated param name{suffix} {listed} at path {path}")
+
+
+def _tail_regex(tail: str, is_host: bool) -> str:
+    # Host.matches() compares the Host header without its port, so a port in a host
+    # pattern stays out of the regex while the format keeps it for URL building. A
+    # trailing "]" closes an IPv6 literal, whose colons are not a port.
+    if is_host and not tail.endswith("]"):
+        tail = tail.rsplit(":", 1)[0]
+    return re.escape(tail) + "$"
 
 
 def compile_path(
@@ -190,47 +215,37 @@ def compile_path(
     format:     "/users/{id}"
     convertors: {"id": IntegerConvertor()}
     """
-    is_host = not path.startswith("/")
+    is_host = path[:1] != "/"
+    regex_pieces = ["^"]
+    format_pieces: list[str] = []
+    convertors: dict[str, Convertor[Any]] = {}
+    repeated: set[str] = set()
+    consumed = 0
 
-    path_regex = "^"
-    path_format = ""
-    duplicated_params: set[str] = set()
-    param_convertors: dict[str, Convertor[Any]] = {}
+    for placeholder in PARAM_REGEX.finditer(path):
+        key = placeholder[1]
+        convertor = _lookup_convertor(placeholder[2])
+        literal = path[consumed : placeholder.start()]
+        regex_pieces += (re.escape(literal), f"(?P<{key}>{convertor.regex})")
+        format_pieces += (literal, "{", key, "}")
+        if key in convertors:
+            repeated.add(key)
+        convertors[key] = convertor
+        consumed = placeholder.end()
 
-    idx = 0
-    for match in PARAM_REGEX.finditer(path):
-        param_name, convertor_type = match.groups("str")
-        convertor_type = convertor_type.lstrip(":")
-        assert convertor_type in CONVERTOR_TYPES, f"Unknown path convertor '{convertor_type}'"
-        convertor = CONVERTOR_TYPES[convertor_type]
+    if repeated:
+        raise _duplicated_params_error(repeated, path)
 
-        literal = path[idx : match.start()]
-        path_regex += re.escape(literal) + f"(?P<{param_name}>{convertor.regex})"
-        path_format += literal + "{%s}" % param_name
-
-        if param_name in param_convertors:
-            duplicated_params.add(param_name)
-        param_convertors[param_name] = convertor
-        idx = match.end()
-
-    if duplicated_params:
-        names = ", ".join(sorted(duplicated_params))
-        ending = "s" if len(duplicated_params) > 1 else ""
-        raise ValueError(f"Duplicated param name{ending} {names} at path {path}")
-
-    tail = path[idx:]
-    if is_host and not tail.endswith("]"):
-        # Host.matches() compares the Host header without its port, so a port in the
-        # pattern must not be part of the regex. The format keeps it for URL building.
-        # A trailing "]" closes an IPv6 literal, whose colons are not a port.
-        path_regex += re.escape(tail.rsplit(":", 1)[0]) + "$"
-    else:
-        path_regex += re.escape(tail) + "$"
-    path_format += tail
+    tail = path[consumed:]
+    regex_pieces.append(_tail_regex(tail, is_host))
+    format_pieces.append(tail)
 
     # Host names are case-insensitive (RFC 9110, section 4.2.3), paths are not.
-    flags = re.IGNORECASE if is_host else 0
-    return re.compile(path_regex, flags), path_format, param_convertors
+    return (
+        re.compile("".join(regex_pieces), re.IGNORECASE if is_host else 0),
+        "".join(format_pieces),
+        convertors,
+    )
 
 
 def _unwrap_partial(endpoint: Any) -> Any:
@@ -291,6 +306,72 @@ def _bump_route_attribute_version() -> None:
     _route_attribute_version = _next_version()
 
 
+def _wrap_app(app: ASGIApp, middleware: Sequence[Middleware] | None, max_body_size: int | None) -> ASGIApp:
+    # The first middleware in the list ends up outermost, and the body size limit
+    # sits outside all of them.
+    for cls, args, kwargs in reversed(middleware or ()):
+        app = cls(app, *args, **kwargs)
+    if max_body_size is None:
+        return app
+    return RequestBodyLimitMiddleware(app, max_body_size=max_body_size)
+
+
+def _allowed_methods(methods: Collection[str] | None) -> set[str] | None:
+    # None means any method. Accepting GET implies accepting HEAD.
+    if methods is None:
+        return None
+    allowed = {method.upper() for method in methods}
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    return allowed
+
+
+async def _send_not_found(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "websocket":
+        await WebSocketClose()(scope, receive, send)
+    else:
+        await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+
+
+def _same_attributes(first: Any, second: Any, names: tuple[str, ...]) -> bool:
+    return all(getattr(first, name) == getattr(second, name) for name in names)
+
+
+def _endpoint_url_path(
+    route: Any, name: str, path_params: dict[str, Any], protocol: Literal["http", "websocket"]
+) -> URLPath:
+    # A route with an endpoint builds a URL only from exactly its own parameters.
+    convertors = route.param_convertors
+    if name != route.name or set(path_params) != set(convertors):
+        raise NoMatchFound(name, path_params)
+    path, unused = replace_params(route.path_format, convertors, path_params)
+    assert not unused
+    return URLPath(path=path, protocol=protocol)
+
+
+def _inner_route_name(prefix: str | None, name: str) -> str | None:
+    # Routes below a named mount or host are named "<prefix>:<route name>". Below an
+    # unnamed one they keep their own names.
+    if prefix is None:
+        return name
+    if name.startswith(prefix + ":"):
+        return name[len(prefix) + 1 :]
+    return None
+
+
+_NO_URL = object()
+
+
+def _first_url_path(routes: Iterable[BaseRoute], name: str, path_params: dict[str, Any]) -> Any:
+    """Return the first URL path that one of `routes` builds, or `_NO_URL`."""
+    for candidate in routes:
+        try:
+            return candidate.url_path_for(name, **path_params)
+        except NoMatchFound:
+            pass
+    return _NO_URL
+
+
 class BaseRoute:
     """The interface a router uses: match a scope, build URLs, handle a request."""
 
@@ -318,18 +399,12 @@ class BaseRoute:
 
         A scope that does not match gets a 404 response, or a close for a websocket.
         """
-        match, child_scope = self.matches(scope)
-        if match is _NONE:
-            if scope["type"] == "http":
-                response = PlainTextResponse("Not Found", status_code=404)
-                await response(scope, receive, send)
-            elif scope["type"] == "websocket":  # pragma: no branch
-                websocket_close = WebSocketClose()
-                await websocket_close(scope, receive, send)
-            return
-
-        scope.update(child_scope)
-        await self.handle(scope, receive, send)
+        result, child_scope = self.matches(scope)
+        if result is not _NONE:
+            scope.update(child_scope)
+            await self.handle(scope, receive, send)
+        elif scope["type"] in ("http", "websocket"):
+            await _send_not_found(scope, receive, send)
 
 
 class Route(BaseRoute):
@@ -347,81 +422,59 @@ class Route(BaseRoute):
         max_body_size: int | None = None,
     ) -> None:
         assert path.startswith("/"), "Routed paths must start with '/'"
+        is_plain = _is_plain_endpoint(endpoint)
         self.path = path
         self.endpoint = endpoint
-        self.name = get_name(endpoint) if name is None else name
+        self.name = name if name is not None else get_name(endpoint)
         self.include_in_schema = include_in_schema
-
-        if _is_plain_endpoint(endpoint):
-            self.app = request_response(endpoint)
-            if methods is None:
-                methods = ["GET"]
-        else:
-            self.app = endpoint
-
-        if middleware is not None:
-            for cls, args, kwargs in reversed(middleware):
-                self.app = cls(self.app, *args, **kwargs)
-        if max_body_size is not None:
-            self.app = RequestBodyLimitMiddleware(self.app, max_body_size=max_body_size)
-
-        # None means any method. An ASGI endpoint without `methods` accepts them all.
-        if methods is None:
-            self.methods = None
-        else:
-            self.methods = {method.upper() for method in methods}
-            if "GET" in self.methods:
-                self.methods.add("HEAD")
-
+        # A function endpoint defaults to GET, while an ASGI app without `methods`
+        # accepts every method.
+        if is_plain and methods is None:
+            methods = ("GET",)
+        inner = request_response(endpoint) if is_plain else endpoint
+        self.app = _wrap_app(inner, middleware, max_body_size)
+        self.methods = _allowed_methods(methods)
         self.path_regex, self.path_format, self.param_convertors = compile_path(path)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         # Subclasses that skip __init__ (FastAPI's APIRoute) set only path_regex,
         # param_convertors, endpoint and methods, so this reads nothing else.
-        if scope["type"] == "http":
-            match = self.path_regex.match(get_route_path(scope))
-            if match:
-                path_params: dict[str, Any] = dict(scope.get("path_params", {}))
-                matched = match.groupdict()
-                if matched:
-                    path_params.update(_convert_params(self.param_convertors, matched))
-                child_scope = {"endpoint": self.endpoint, "path_params": path_params}
-                methods = self.methods
-                if methods and scope["method"] not in methods:
-                    return _PARTIAL, child_scope
-                return _FULL, child_scope
-        return _NONE, {}
+        if scope["type"] != "http":
+            return _NONE, {}
+        found = self.path_regex.match(get_route_path(scope))
+        if found is None:
+            return _NONE, {}
+        path_params: dict[str, Any] = dict(scope.get("path_params", {}))
+        captured = found.groupdict()
+        if captured:
+            path_params.update(_convert_params(self.param_convertors, captured))
+        child_scope = {"endpoint": self.endpoint, "path_params": path_params}
+        methods = self.methods
+        if methods and scope["method"] not in methods:
+            return _PARTIAL, child_scope
+        return _FULL, child_scope
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
-        if name != self.name or set(path_params) != set(self.param_convertors):
-            raise NoMatchFound(name, path_params)
-
-        path, remaining_params = replace_params(self.path_format, self.param_convertors, path_params)
-        assert not remaining_params
-        return URLPath(path=path, protocol="http")
+        return _endpoint_url_path(self, name, path_params, "http")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.methods and scope["method"] not in self.methods:
-            headers = {"Allow": ", ".join(self.methods)}
-            # Inside an application the exception handlers build the 405 response.
-            if "app" in scope:
-                raise HTTPException(status_code=405, headers=headers)
-            response = PlainTextResponse("Method Not Allowed", status_code=405, headers=headers)
-            await response(scope, receive, send)
-        else:
+        methods = self.methods
+        if not methods or scope["method"] in methods:
             await self.app(scope, receive, send)
+            return
+
+        allow = {"Allow": ", ".join(methods)}
+        # Inside an application the exception handlers build the 405 response.
+        if "app" in scope:
+            raise HTTPException(status_code=405, headers=allow)
+        rejection = PlainTextResponse("Method Not Allowed", status_code=405, headers=allow)
+        await rejection(scope, receive, send)
 
     def __eq__(self, other: Any) -> bool:
-        return (
-            isinstance(other, Route)
-            and self.path == other.path
-            and self.endpoint == other.endpoint
-            and self.methods == other.methods
-        )
+        return isinstance(other, Route) and _same_attributes(self, other, ("path", "endpoint", "methods"))
 
     def __repr__(self) -> str:
-        methods = sorted(self.methods or [])
-        return f"{self.__class__.__name__}(path={self.path!r}, name={self.name!r}, methods={methods!r})"
+        return f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, methods={sorted(self.methods or ())!r})"
 
 
 class WebSocketRoute(BaseRoute):
@@ -438,44 +491,32 @@ class WebSocketRoute(BaseRoute):
         assert path.startswith("/"), "Routed paths must start with '/'"
         self.path = path
         self.endpoint = endpoint
-        self.name = get_name(endpoint) if name is None else name
-
-        if _is_plain_endpoint(endpoint):
-            self.app = websocket_session(endpoint)
-        else:
-            self.app = endpoint
-
-        if middleware is not None:
-            for cls, args, kwargs in reversed(middleware):
-                self.app = cls(self.app, *args, **kwargs)
-
+        self.name = name if name is not None else get_name(endpoint)
+        inner = websocket_session(endpoint) if _is_plain_endpoint(endpoint) else endpoint
+        self.app = _wrap_app(inner, middleware, None)
         self.path_regex, self.path_format, self.param_convertors = compile_path(path)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] == "websocket":
-            match = self.path_regex.match(get_route_path(scope))
-            if match:
-                path_params: dict[str, Any] = dict(scope.get("path_params", {}))
-                path_params.update(_convert_params(self.param_convertors, match.groupdict()))
-                return _FULL, {"endpoint": self.endpoint, "path_params": path_params}
-        return _NONE, {}
+        if scope["type"] != "websocket":
+            return _NONE, {}
+        found = self.path_regex.match(get_route_path(scope))
+        if found is None:
+            return _NONE, {}
+        path_params: dict[str, Any] = dict(scope.get("path_params", {}))
+        path_params.update(_convert_params(self.param_convertors, found.groupdict()))
+        return _FULL, {"endpoint": self.endpoint, "path_params": path_params}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
-        if name != self.name or set(path_params) != set(self.param_convertors):
-            raise NoMatchFound(name, path_params)
-
-        path, remaining_params = replace_params(self.path_format, self.param_convertors, path_params)
-        assert not remaining_params
-        return URLPath(path=path, protocol="websocket")
+        return _endpoint_url_path(self, name, path_params, "websocket")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
 
     def __eq__(self, other: Any) -> bool:
-        return isinstance(other, WebSocketRoute) and self.path == other.path and self.endpoint == other.endpoint
+        return isinstance(other, WebSocketRoute) and _same_attributes(self, other, ("path", "endpoint"))
 
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__}(path={self.path!r}, name={self.name!r})"
+        return f"{type(self).__name__}(path={self.path!r}, name={self.name!r})"
 
 
 class Mount(BaseRoute):
@@ -494,18 +535,11 @@ class Mount(BaseRoute):
         assert path == "" or path.startswith("/"), "Routed paths must start with '/'"
         assert app is not None or routes is not None, "Either 'app=...', or 'routes=' must be specified"
         self.path = path.rstrip("/")
-        if app is not None:
-            self._base_app: ASGIApp = app
-        else:
-            self._base_app = Router(routes=routes)
-        self.app = self._base_app
-        if middleware is not None:
-            for cls, args, kwargs in reversed(middleware):
-                self.app = cls(self.app, *args, **kwargs)
-        if max_body_size is not None:
-            self.app = RequestBodyLimitMiddleware(self.app, max_body_size=max_body_size)
+        # `_base_app` is what `routes` reads, below any middleware of the mount.
+        self._base_app: ASGIApp = Router(routes=routes) if app is None else app
+        self.app = _wrap_app(self._base_app, middleware, max_body_size)
         self.name = name
-        self.path_regex, self.path_format, self.param_convertors = compile_path(self.path + "/{path:path}")
+        self.path_regex, self.path_format, self.param_convertors = compile_path(f"{self.path}/{{path:path}}")
 
     @property
     def routes(self) -> list[BaseRoute]:
@@ -513,63 +547,59 @@ class Mount(BaseRoute):
         return getattr(self._base_app, "routes", [])
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] in ("http", "websocket"):  # pragma: no branch
-            root_path = scope.get("root_path", "")
-            route_path = get_route_path(scope)
-            match = self.path_regex.match(route_path)
-            if match:
-                matched_params = _convert_params(self.param_convertors, match.groupdict())
-                remaining_path = "/" + matched_params.pop("path")
-                matched_path = route_path[: -len(remaining_path)]
-                path_params: dict[str, Any] = dict(scope.get("path_params", {}))
-                path_params.update(matched_params)
-                child_scope = {
-                    "path_params": path_params,
-                    # The outermost mount records the root path the server gave, and
-                    # nested mounts inherit it unchanged. Request.url_for() builds
-                    # absolute paths from it while root_path grows with each mount.
-                    "app_root_path": scope.get("app_root_path", root_path),
-                    "root_path": root_path + matched_path,
-                    "endpoint": self.app,
-                }
-                return _FULL, child_scope
-        return _NONE, {}
+        if scope["type"] not in ("http", "websocket"):  # pragma: no cover
+            return _NONE, {}
+        route_path = get_route_path(scope)
+        found = self.path_regex.match(route_path)
+        if found is None:
+            return _NONE, {}
+
+        captured = _convert_params(self.param_convertors, found.groupdict())
+        below = "/" + captured.pop("path")
+        path_params: dict[str, Any] = dict(scope.get("path_params", {}))
+        path_params.update(captured)
+        server_root = scope.get("root_path", "")
+        return _FULL, {
+            "path_params": path_params,
+            # The outermost mount records the root path the server gave, and nested
+            # mounts inherit it unchanged. Request.url_for() builds absolute paths
+            # from it while root_path grows with each mount.
+            "app_root_path": scope.get("app_root_path", server_root),
+            "root_path": server_root + route_path[: -len(below)],
+            "endpoint": self.app,
+        }
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
-        if self.name is not None and name == self.name and "path" in path_params:
+        own_name = self.name
+        if own_name is not None and name == own_name and "path" in path_params:
             # The mount itself, with `path` as the part below it.
             path_params["path"] = path_params["path"].lstrip("/")
-            path, remaining_params = replace_params(self.path_format, self.param_convertors, path_params)
-            if not remaining_params:
+            path, unused = replace_params(self.path_format, self.param_convertors, path_params)
+            if not unused:
                 return URLPath(path=path)
-        elif self.name is None or name.startswith(self.name + ":"):
-            # A route inside the mount, named "<mount name>:<route name>", or just
-            # "<route name>" when the mount has no name.
-            remaining_name = name if self.name is None else name[len(self.name) + 1 :]
-            # The mount's own `{path}` placeholder becomes empty, but a `path`
-            # argument still belongs to the inner route.
-            path_kwarg = path_params.get("path")
-            path_params["path"] = ""
-            path_prefix, remaining_params = replace_params(self.path_format, self.param_convertors, path_params)
-            if path_kwarg is not None:
-                remaining_params["path"] = path_kwarg
-            for route in self.routes or []:
-                try:
-                    url = route.url_path_for(remaining_name, **remaining_params)
-                except NoMatchFound:
-                    continue
-                return URLPath(path=path_prefix.rstrip("/") + str(url), protocol=url.protocol)
+        else:
+            inner_name = _inner_route_name(own_name, name)
+            if inner_name is not None:
+                # The mount's own `{path}` placeholder becomes empty, but a `path`
+                # argument still belongs to the inner route.
+                inner_path = path_params.get("path")
+                path_params["path"] = ""
+                prefix, unused = replace_params(self.path_format, self.param_convertors, path_params)
+                if inner_path is not None:
+                    unused["path"] = inner_path
+                url = _first_url_path(self.routes or [], inner_name, unused)
+                if url is not _NO_URL:
+                    return URLPath(path=prefix.rstrip("/") + str(url), protocol=url.protocol)
         raise NoMatchFound(name, path_params)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
 
     def __eq__(self, other: Any) -> bool:
-        return isinstance(other, Mount) and self.path == other.path and self.app == other.app
+        return isinstance(other, Mount) and _same_attributes(self, other, ("path", "app"))
 
     def __repr__(self) -> str:
-        name = self.name or ""
-        return f"{self.__class__.__name__}(path={self.path!r}, name={name!r}, app={self.app!r})"
+        return f"{type(self).__name__}(path={self.path!r}, name={self.name or ''!r}, app={self.app!r})"
 
 
 class Host(BaseRoute):
@@ -588,46 +618,43 @@ class Host(BaseRoute):
         return getattr(self.app, "routes", [])
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] in ("http", "websocket"):  # pragma: no branch
-            headers = Headers(scope=scope)
-            parsed_host = parse_host_header(headers.get("host"))
-            if parsed_host is None:
-                return _NONE, {}
-
-            match = self.host_regex.match(parsed_host.host.lower())
-            if match:
-                path_params: dict[str, Any] = dict(scope.get("path_params", {}))
-                path_params.update(_convert_params(self.param_convertors, match.groupdict()))
-                return _FULL, {"path_params": path_params, "endpoint": self.app}
-        return _NONE, {}
+        if scope["type"] not in ("http", "websocket"):  # pragma: no cover
+            return _NONE, {}
+        parsed = parse_host_header(Headers(scope=scope).get("host"))
+        if parsed is None:
+            return _NONE, {}
+        found = self.host_regex.match(parsed.host.lower())
+        if found is None:
+            return _NONE, {}
+        path_params: dict[str, Any] = dict(scope.get("path_params", {}))
+        path_params.update(_convert_params(self.param_convertors, found.groupdict()))
+        return _FULL, {"path_params": path_params, "endpoint": self.app}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
-        if self.name is not None and name == self.name and "path" in path_params:
+        own_name = self.name
+        if own_name is not None and name == own_name and "path" in path_params:
             # The host itself, with `path` as the URL path on it.
             path = path_params.pop("path")
-            host, remaining_params = replace_params(self.host_format, self.param_convertors, path_params)
-            if not remaining_params:
+            host, unused = replace_params(self.host_format, self.param_convertors, path_params)
+            if not unused:
                 return URLPath(path=path, host=host)
-        elif self.name is None or name.startswith(self.name + ":"):
-            remaining_name = name if self.name is None else name[len(self.name) + 1 :]
-            host, remaining_params = replace_params(self.host_format, self.param_convertors, path_params)
-            for route in self.routes or []:
-                try:
-                    url = route.url_path_for(remaining_name, **remaining_params)
-                except NoMatchFound:
-                    continue
-                return URLPath(path=str(url), protocol=url.protocol, host=host)
+        else:
+            inner_name = _inner_route_name(own_name, name)
+            if inner_name is not None:
+                host, unused = replace_params(self.host_format, self.param_convertors, path_params)
+                url = _first_url_path(self.routes or [], inner_name, unused)
+                if url is not _NO_URL:
+                    return URLPath(path=str(url), protocol=url.protocol, host=host)
         raise NoMatchFound(name, path_params)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
 
     def __eq__(self, other: Any) -> bool:
-        return isinstance(other, Host) and self.host == other.host and self.app == other.app
+        return isinstance(other, Host) and _same_attributes(self, other, ("host", "app"))
 
     def __repr__(self) -> str:
-        name = self.name or ""
-        return f"{self.__class__.__name__}(host={self.host!r}, name={name!r}, app={self.app!r})"
+        return f"{type(self).__name__}(host={self.host!r}, name={self.name or ''!r}, app={self.app!r})"
 
 
 _T = TypeVar("_T")
@@ -637,30 +664,45 @@ class _AsyncLiftContextManager(AbstractAsyncContextManager[_T]):
     """A synchronous context manager behind the async context manager interface."""
 
     def __init__(self, cm: AbstractContextManager[_T]):
-        self._cm = cm
+        self._sync_manager = cm
 
     async def __aenter__(self) -> _T:
-        return self._cm.__enter__()
+        return self._sync_manager.__enter__()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: types.TracebackType | None,
-    ) -> bool | None:
-        return self._cm.__exit__(exc_type, exc_value, traceback)
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        # A true result suppresses the exception, as it does for the sync manager.
+        return self._sync_manager.__exit__(*exc_info)
 
 
 def _wrap_gen_lifespan_context(
     lifespan_context: Callable[[Any], Generator[Any, Any, Any]],
 ) -> Callable[[Any], AbstractAsyncContextManager[Any]]:
-    cmgr = contextlib.contextmanager(lifespan_context)
+    sync_factory = contextlib.contextmanager(lifespan_context)
 
-    @functools.wraps(cmgr)
-    def wrapper(app: Any) -> _AsyncLiftContextManager[Any]:
-        return _AsyncLiftContextManager(cmgr(app))
+    @functools.wraps(sync_factory)
+    def lifted(app: Any) -> _AsyncLiftContextManager[Any]:
+        return _AsyncLiftContextManager(sync_factory(app))
 
-    return wrapper
+    return lifted
+
+
+# The deprecation message for a lifespan written as a generator function, with the kind of function filled in.
+_LIFESPAN_GENERATOR_WARNING = "{} lifespans are deprecated, use an @contextlib.asynccontextmanager function instead"
+
+
+def _adapt_lifespan(lifespan: Any) -> Any:
+    """Return `lifespan` as an async context manager factory, warning for generator functions."""
+    adapted: Callable[[Any], AbstractAsyncContextManager[Any]]
+    if inspect.isasyncgenfunction(lifespan):
+        kind = "async generator function"
+        adapted = asynccontextmanager(lifespan)
+    elif inspect.isgeneratorfunction(lifespan):
+        kind = "generator function"
+        adapted = _wrap_gen_lifespan_context(lifespan)
+    else:
+        return lifespan
+    warnings.warn(_LIFESPAN_GENERATOR_WARNING.format(kind), StarletteDeprecationWarning)
+    return adapted
 
 
 class _DefaultLifespan:
@@ -670,10 +712,10 @@ class _DefaultLifespan:
         self._router = router
 
     async def __aenter__(self) -> None:
-        pass
+        return None
 
     async def __aexit__(self, *exc_info: object) -> None:
-        pass
+        return None
 
     def __call__(self: _T, app: object) -> _T:
         return self
@@ -938,6 +980,14 @@ def _any_route_matches(routes: Sequence[BaseRoute], scope: Scope, known: _KnownM
     return False
 
 
+def _merge_lifespan_state(scope: Scope, state: Any) -> None:
+    # The server copies the lifespan scope's "state" into every request scope, so a
+    # server without it cannot pass on what the lifespan yielded.
+    if "state" not in scope:
+        raise RuntimeError('The server does not support "state" in the lifespan scope.')
+    scope["state"].update(state)
+
+
 class Router:
     """A list of routes tried in order, with the lifespan of the app that owns them."""
 
@@ -967,54 +1017,23 @@ class Router:
     ) -> None:
         self.routes = [] if routes is None else list(routes)
         self.redirect_slashes = redirect_slashes
-        self.default = self.not_found if default is None else default
-
-        if lifespan is None:
-            self.lifespan_context: Lifespan[Any] = _DefaultLifespan(self)
-        elif inspect.isasyncgenfunction(lifespan):
-            warnings.warn(
-                "async generator function lifespans are deprecated, "
-                "use an @contextlib.asynccontextmanager function instead",
-                StarletteDeprecationWarning,
-            )
-            self.lifespan_context = asynccontextmanager(lifespan)
-        elif inspect.isgeneratorfunction(lifespan):
-            warnings.warn(
-                "generator function lifespans are deprecated, use an @contextlib.asynccontextmanager function instead",
-                StarletteDeprecationWarning,
-            )
-            self.lifespan_context = _wrap_gen_lifespan_context(lifespan)
-        else:
-            self.lifespan_context = lifespan
-
-        self.middleware_stack = self.app
-        if middleware:
-            for cls, args, kwargs in reversed(middleware):
-                self.middleware_stack = cls(self.middleware_stack, *args, **kwargs)
-        if max_body_size is not None:
-            self.middleware_stack = RequestBodyLimitMiddleware(self.middleware_stack, max_body_size=max_body_size)
+        self.default = default if default is not None else self.not_found
+        self.lifespan_context: Lifespan[Any] = _DefaultLifespan(self) if lifespan is None else _adapt_lifespan(lifespan)
+        self.middleware_stack = _wrap_app(self.app, middleware, max_body_size)
 
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Send a 404 response, or close the websocket, for a scope that no route matched."""
-        if scope["type"] == "websocket":
-            websocket_close = WebSocketClose()
-            await websocket_close(scope, receive, send)
-            return
-
         # Inside an application, raise so that its exception handlers build the 404
         # and users can replace it. A router used without an application sends it itself.
-        if "app" in scope:
+        if scope["type"] != "websocket" and "app" in scope:
             raise HTTPException(status_code=404)
-        response = PlainTextResponse("Not Found", status_code=404)
-        await response(scope, receive, send)
+        await _send_not_found(scope, receive, send)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
-        for route in self.routes:
-            try:
-                return route.url_path_for(name, **path_params)
-            except NoMatchFound:
-                pass
-        raise NoMatchFound(name, path_params)
+        url = _first_url_path(self.routes, name, path_params)
+        if url is _NO_URL:
+            raise NoMatchFound(name, path_params)
+        return url  # type: ignore[no-any-return]
 
     async def lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the ASGI lifespan protocol around `lifespan_context`.
@@ -1022,27 +1041,20 @@ class Router:
         A mapping yielded at startup is merged into the lifespan scope's "state", which
         the server copies into every request scope.
         """
-        started = False
         app: Any = scope.get("app")
+        phase = "startup"
         await receive()
         try:
-            async with self.lifespan_context(app) as maybe_state:
-                if maybe_state is not None:
-                    if "state" not in scope:
-                        raise RuntimeError('The server does not support "state" in the lifespan scope.')
-                    scope["state"].update(maybe_state)
+            async with self.lifespan_context(app) as state:
+                if state is not None:
+                    _merge_lifespan_state(scope, state)
                 await send({"type": "lifespan.startup.complete"})
-                started = True
+                phase = "shutdown"
                 await receive()
         except BaseException:
-            exc_text = traceback.format_exc()
-            if started:
-                await send({"type": "lifespan.shutdown.failed", "message": exc_text})
-            else:
-                await send({"type": "lifespan.startup.failed", "message": exc_text})
+            await send({"type": f"lifespan.{phase}.failed", "message": traceback.format_exc()})
             raise
-        else:
-            await send({"type": "lifespan.shutdown.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Dispatch through the router middleware, which ends in `app()`."""
@@ -1073,16 +1085,11 @@ class Router:
         if scope["type"] == "http" and self.redirect_slashes and route_path != "/":
             # Redirect to the same path with the trailing slash added or removed,
             # if some route would take that path.
-            redirect_scope = dict(scope)
-            if route_path.endswith("/"):
-                redirect_scope["path"] = redirect_scope["path"].rstrip("/")
-            else:
-                redirect_scope["path"] = redirect_scope["path"] + "/"
-
+            path = scope["path"]
+            redirect_scope = {**scope, "path": path.rstrip("/") if route_path.endswith("/") else path + "/"}
             if self._has_match(redirect_scope):
-                redirect_url = URL(scope=redirect_scope)
-                response = RedirectResponse(url=str(redirect_url))
-                await response(scope, receive, send)
+                redirect = RedirectResponse(url=str(URL(scope=redirect_scope)))
+                await redirect(scope, receive, send)
                 return
 
         await self.default(scope, receive, send)
@@ -1248,13 +1255,11 @@ class Router:
 
     def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:  # pragma: no cover
         """Append a `Mount` of `app` at `path`."""
-        route = Mount(path, app=app, name=name)
-        self.routes.append(route)
+        self.routes.append(Mount(path, app=app, name=name))
 
     def host(self, host: str, app: ASGIApp, name: str | None = None) -> None:  # pragma: no cover
         """Append a `Host` route that sends requests for `host` to `app`."""
-        route = Host(host, app=app, name=name)
-        self.routes.append(route)
+        self.routes.append(Host(host, app=app, name=name))
 
     def add_route(
         self,
@@ -1265,13 +1270,7 @@ class Router:
         include_in_schema: bool = True,
     ) -> None:  # pragma: no cover
         """Append a `Route` for `endpoint` at `path`."""
-        route = Route(
-            path,
-            endpoint=endpoint,
-            methods=methods,
-            name=name,
-            include_in_schema=include_in_schema,
-        )
+        route = Route(path, endpoint=endpoint, methods=methods, name=name, include_in_schema=include_in_schema)
         self.routes.append(route)
 
     def add_websocket_route(
@@ -1281,5 +1280,4 @@ class Router:
         name: str | None = None,
     ) -> None:  # pragma: no cover
         """Append a `WebSocketRoute` for `endpoint` at `path`."""
-        route = WebSocketRoute(path, endpoint=endpoint, name=name)
-        self.routes.append(route)
+        self.routes.append(WebSocketRoute(path, endpoint=endpoint, name=name))
