@@ -7,7 +7,7 @@ Serve it with `uvicorn examples.app:app` from the repository root, then try
 from __future__ import annotations
 
 import contextlib
-import json
+import math
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -86,16 +86,34 @@ async def recipes_by_tag(request: Request) -> JSONResponse:
     return JSONResponse({"tag": tag, "recipes": names})
 
 
+def parse_recipe(data: Any) -> dict[str, Any]:
+    """Check a posted recipe and return it in stored form, or raise a 422 naming the problem."""
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        raise HTTPException(status_code=422, detail="expected an object with a string 'name'")
+
+    tags = data.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        raise HTTPException(status_code=422, detail="'tags' must be a list of strings")
+
+    ingredients = data.get("ingredients", {})
+    if not isinstance(ingredients, dict):
+        raise HTTPException(status_code=422, detail="'ingredients' must be an object of amounts")
+    for name, amount in ingredients.items():
+        # bool is an int subclass, and JSON numbers such as 1e400 parse as infinity.
+        if isinstance(amount, bool) or not isinstance(amount, int | float) or not math.isfinite(amount):
+            raise HTTPException(status_code=422, detail=f"amount of {name!r} must be a finite number")
+
+    return {"name": data["name"], "tags": tags, "ingredients": ingredients}
+
+
 async def create_recipe(request: Request) -> JSONResponse:
     try:
         data = await request.json()
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:
+        # json.JSONDecodeError for malformed JSON, UnicodeDecodeError for a body that is not UTF-8.
         return JSONResponse({"error": f"invalid JSON: {exc}"}, status_code=400)
 
-    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
-        return JSONResponse({"error": "expected an object with a string 'name'"}, status_code=422)
-
-    recipe = {"name": data["name"], "tags": list(data.get("tags", [])), "ingredients": dict(data.get("ingredients", {}))}
+    recipe = parse_recipe(data)
     recipe_id = max(request.state.recipes, default=0) + 1
     request.state.recipes[recipe_id] = recipe
     return JSONResponse({"id": recipe_id, **recipe}, status_code=201)

@@ -165,6 +165,34 @@ def test_server_rejects_json_without_name(server: httpx.Client) -> None:
     assert response.status_code == 422
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "x", "tags": 5},
+        {"name": "x", "tags": [1]},
+        {"name": "x", "ingredients": ["flour"]},
+        {"name": "x", "ingredients": {"salt": "pinch"}},
+        {"name": "x", "ingredients": {"salt": True}},
+    ],
+)
+def test_server_rejects_malformed_recipe(server: httpx.Client, body: dict[str, object]) -> None:
+    response = server.post("/recipes", json=body)
+    assert response.status_code == 422
+
+
+def test_server_rejects_infinite_amount_without_storing(server: httpx.Client) -> None:
+    # 1e400 parses as infinity, which the JSON encoder would refuse on every later read.
+    body = b'{"name": "Big", "ingredients": {"x": 1e400}}'
+    response = server.post("/recipes", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert server.get("/recipes").status_code == 200
+
+
+def test_server_rejects_body_that_is_not_utf8(server: httpx.Client) -> None:
+    response = server.post("/recipes", content=b"\xc3(", headers={"content-type": "application/json"})
+    assert response.status_code == 400
+
+
 def test_server_unknown_path_returns_404(server: httpx.Client) -> None:
     response = server.get("/no/such/page")
     assert response.status_code == 404
