@@ -165,6 +165,10 @@ def _shared_twice() -> list[Any]:
     return [shared, shared, {"x": shared}]
 
 
+def _records(count: int) -> list[dict[str, Any]]:
+    return [{"id": n, "name": f"item {n}", "é": n % 2 == 0, '"q"\n': None} for n in range(count)]
+
+
 HAND_PICKED: list[tuple[str, Any]] = [
     ("empty dict", {}),
     ("empty list", []),
@@ -243,6 +247,11 @@ HAND_PICKED: list[tuple[str, Any]] = [
     ("circular dict", _self_dict()),
     ("cycle through tuple", _cycle_through_tuple()),
     ("shared twice", _shared_twice()),
+    ("records sharing keys", _records(20)),
+    ("more keys than the key cache holds", [{f"key{k}": k for k in range(600)} for _ in range(3)]),
+    ("long keys repeated", [{"k" * 40: 1, "é" * 30: 2, "x" * 16: 3} for _ in range(3)]),
+    ("int and str keys repeated", [{1: "a", "1": "b"}, {"1": "c", 1: "d"}]),
+    ("lone surrogate key repeated", [{"k\udfff": 1}, {"k\udfff": 2}]),
     ("nested 100 lists", _nested_lists(100)),
     ("nested 100 dicts", _nested_dicts(100)),
     ("nested 5000 lists", _nested_lists(5000)),
@@ -402,12 +411,42 @@ def _list_shrunk_by_hook() -> list[Any]:
     return outer
 
 
+def _fresh_key(prefix: str, number: int) -> str:
+    # `join` builds a new string object every time, where a literal or an
+    # f-string in a loop could return a shared one.
+    return "".join([prefix, str(number)])
+
+
+def _keys_replaced_by_hook() -> list[Any]:
+    """A hook frees the key strings of encoded records and creates new ones
+    of the same size, which the allocator is likely to place at the freed
+    addresses."""
+    first = {_fresh_key("key", n): n for n in range(8)}
+    second = dict.fromkeys(first, 0)
+
+    def replace() -> None:
+        first.clear()
+        second.clear()
+        second.update({_fresh_key("new", n): n for n in range(8)})
+
+    return [first, _Hook([], replace), second]
+
+
+class _FreshKeys(dict[Any, Any]):
+    """A dict whose `items()` returns new key strings on every call."""
+
+    def items(self) -> Any:
+        return [(_fresh_key("k", key), value) for key, value in super().items()]
+
+
 MUTATED_BY_HOOKS: list[tuple[str, Callable[[], Any]]] = [
     ("dict changed by __iter__", _dict_changed_by_hook),
     ("dict replaced same size by __iter__", _dict_replaced_same_size_by_hook),
     ("dict changed by nested items()", _nested_dict_changed_by_items),
     ("list grown by __iter__", _list_grown_by_hook),
     ("list shrunk by __iter__", _list_shrunk_by_hook),
+    ("keys freed and replaced by __iter__", _keys_replaced_by_hook),
+    ("new keys from each items()", lambda: [_FreshKeys({n: n}) for n in range(10, 30)]),
 ]
 
 
@@ -496,6 +535,33 @@ _json_values = st.recursive(_json_leaves, _containers, max_leaves=40)
 @given(_json_values)
 def test_encode_json_matches_render_for_valid_values(content: Any) -> None:
     assert _rust.encode_json(content) == _render(content)
+
+
+_shared_keys = st.lists(
+    st.one_of(
+        st.text(),
+        st.text(st.characters(max_codepoint=0x7F), min_size=14, max_size=40),
+        st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=3),
+    ),
+    min_size=1,
+    max_size=100,
+    unique=True,
+)
+
+
+def _records_sharing(keys: list[str]) -> st.SearchStrategy[Any]:
+    shared = st.sampled_from(keys)
+    return st.recursive(
+        _json_leaves,
+        lambda children: st.one_of(st.lists(children), st.dictionaries(shared, children)),
+        max_leaves=60,
+    )
+
+
+@given(_shared_keys.flatmap(_records_sharing))
+def test_encode_json_matches_render_for_shared_keys(content: Any) -> None:
+    """Dicts that share their key objects, as the rows of a query result do."""
+    _assert_same_as_render(content)
 
 
 _bad_keys = st.sampled_from([(1,), b"k", frozenset({1}), decimal.Decimal(2), _Hashable()])

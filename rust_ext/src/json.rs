@@ -3,9 +3,10 @@
 //! separators=(",", ":"))`, encoded as UTF-8.
 //!
 //! This module contains the parts that need no Python objects: string escaping,
-//! numbers in the form `int.__repr__` and `float.__repr__` give them, the
-//! bookkeeping that rejects circular and overly deep containers, and the error
-//! enum. [`crate::py::json`] walks the Python objects and calls these.
+//! numbers in the form `int.__repr__` and `float.__repr__` give them, and the
+//! bookkeeping that rejects circular and overly deep containers. It also has a
+//! cache of the text of dict keys and the error enum. [`crate::py::json`] walks
+//! the Python objects and calls these.
 //!
 //! Strings arrive as bytes, not `&str`, because a Python string with lone
 //! surrogates reaches us encoded with `surrogatepass`. Its three-byte surrogate
@@ -22,8 +23,9 @@ use std::fmt;
 /// limit (1000 by default, shared with the caller's frames), so it fails somewhat
 /// below this depth unless the limit was raised. The walk in [`crate::py::json`]
 /// takes up to about 500 bytes of stack per level in a release build, measured
-/// on x86-64 with nested tuples, the largest case. So the deepest value needs
-/// about a quarter of a 2 MiB thread stack.
+/// on x86-64 with nested dicts and list subclasses, the largest cases (nested
+/// lists take about 280 and tuples about 160). So the deepest value needs about
+/// a quarter of a 2 MiB thread stack.
 // NOTE: a program that raises `sys.setrecursionlimit` can encode deeper values
 // with `json.dumps` than with this encoder.
 pub const MAX_DEPTH: usize = 1000;
@@ -110,9 +112,199 @@ const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 ///
 /// `"a\tb"` becomes `"a\tb"` with the tab written as backslash and `t`, and
 /// U+001F becomes `\u001f` (lower-case hex, as Python writes it).
+#[inline]
 pub fn write_str(out: &mut Vec<u8>, text: &[u8]) {
+    match quote_short(text) {
+        Some(quoted) => {
+            out.extend_from_slice(&quoted);
+            out.truncate(out.len().saturating_sub(BLOCK - 2 - text.len()));
+        }
+        None => write_long_str(out, text),
+    }
+}
+
+/// The bytes tested and copied together. Sixteen bytes fill one SSE2
+/// register, which every x86-64 processor has, and LLVM compiles
+/// [`needs_escape`] to vector instructions on that baseline.
+const BLOCK: usize = 16;
+
+/// The maximum length of a text that [`quote_short`] takes. With its quotes it
+/// fills a block.
+const SHORT_TEXT: usize = BLOCK - 2;
+
+/// `text` between quotes at the start of a block, or `None` when `text` is
+/// longer than [`SHORT_TEXT`] or needs escaping.
+///
+/// The caller copies the whole block and cuts off the bytes after the closing
+/// quote, so the common short string costs one fixed-size copy.
+#[inline]
+fn quote_short(text: &[u8]) -> Option<[u8; BLOCK]> {
+    let len = text.len();
+    if len > SHORT_TEXT {
+        return None;
+    }
+    let (low, high) = load_short(text);
+    // Bytes past the text are zero, which would count as control characters.
+    let (low_padding, high_padding) = if len < 8 {
+        (shift_up(PADDING, len), PADDING)
+    } else {
+        (0, shift_up(PADDING, len - 8))
+    };
+    if escape_mask(low | low_padding) | escape_mask(high | high_padding) != 0 {
+        return None;
+    }
+
+    // Move the text up one byte for the opening quote, and add the closing one.
+    let mut quoted_low = (low << 8) | u64::from(b'"');
+    let mut quoted_high = (high << 8) | (low >> 56);
+    if len + 1 < 8 {
+        quoted_low |= shift_up(u64::from(b'"'), len + 1);
+    } else {
+        quoted_high |= shift_up(u64::from(b'"'), len + 1 - 8);
+    }
+    Some((u128::from(quoted_high) << 64 | u128::from(quoted_low)).to_le_bytes())
+}
+
+/// Read a text of at most [`BLOCK`] bytes as two little-endian words, the
+/// first eight bytes and the rest, with zeros past the end of the text.
+///
+/// Eight bytes or more are two eight-byte reads that overlap, four to seven
+/// are two four-byte reads, and one to three are the first, middle and last
+/// byte, so no length needs a loop.
+#[inline]
+fn load_short(text: &[u8]) -> (u64, u64) {
+    let len = text.len();
+    if let (Some(head), Some(tail)) = (text.first_chunk::<8>(), text.last_chunk::<8>()) {
+        // The last eight bytes end with the bytes past the eighth.
+        let rest = shift_down(u64::from_le_bytes(*tail), BLOCK.saturating_sub(len));
+        return (u64::from_le_bytes(*head), rest);
+    }
+    if let (Some(head), Some(tail)) = (text.first_chunk::<4>(), text.last_chunk::<4>()) {
+        let tail = u64::from(u32::from_le_bytes(*tail));
+        return (
+            u64::from(u32::from_le_bytes(*head)) | shift_up(tail, len - 4),
+            0,
+        );
+    }
+    let low = match (text.first(), text.get(len / 2), text.last()) {
+        (Some(&first), Some(&middle), Some(&last)) => {
+            u64::from(first)
+                | shift_up(u64::from(middle), len / 2)
+                | shift_up(u64::from(last), len - 1)
+        }
+        _ => 0,
+    };
+    (low, 0)
+}
+
+/// `word` moved up by `bytes` bytes, and zero once every byte has left.
+#[inline]
+fn shift_up(word: u64, bytes: usize) -> u64 {
+    u32::try_from(8 * bytes)
+        .ok()
+        .and_then(|bits| word.checked_shl(bits))
+        .unwrap_or(0)
+}
+
+/// `word` moved down by `bytes` bytes, and zero once every byte has left.
+#[inline]
+fn shift_down(word: u64, bytes: usize) -> u64 {
+    u32::try_from(8 * bytes)
+        .ok()
+        .and_then(|bits| word.checked_shr(bits))
+        .unwrap_or(0)
+}
+
+/// [`write_str`] for a text that is long or needs escaping.
+#[inline(never)]
+fn write_long_str(out: &mut Vec<u8>, text: &[u8]) {
     out.reserve(text.len() + 2);
     out.push(b'"');
+    // A short text comes here only when it needs escaping.
+    let copied = if text.len() > SHORT_TEXT {
+        copy_clean_prefix(out, text)
+    } else {
+        0
+    };
+    if copied < text.len() {
+        write_escaped(out, text.get(copied..).unwrap_or_default());
+    }
+    out.push(b'"');
+}
+
+/// Copy the longest prefix of `text` that needs no escaping and that this
+/// function can find without a loop over single bytes, and return its length:
+/// `text.len()` when no byte needs escaping.
+///
+/// Every copy has a fixed size, so none becomes a call to `memcpy`. The tail
+/// after the last whole block is copied as the last block of the text, and the
+/// copy of the bytes that block repeats is cut off first.
+fn copy_clean_prefix(out: &mut Vec<u8>, text: &[u8]) -> usize {
+    if text.len() < BLOCK {
+        // Eight to fifteen bytes: two words that overlap in the middle.
+        let (Some(head), Some(tail)) = (text.first_chunk::<8>(), text.last_chunk::<8>()) else {
+            return 0;
+        };
+        let (head, tail) = (u64::from_le_bytes(*head), u64::from_le_bytes(*tail));
+        if escape_mask(head) | escape_mask(tail) != 0 {
+            return 0;
+        }
+        out.extend_from_slice(&head.to_le_bytes());
+        out.truncate(out.len().saturating_sub(2 * 8 - text.len()));
+        out.extend_from_slice(&tail.to_le_bytes());
+        return text.len();
+    }
+
+    let mut rest = text;
+    // Four blocks at a time while nothing needs escaping, for long texts.
+    while let Some((chunk, after)) = rest.split_first_chunk::<{ 4 * BLOCK }>() {
+        if needs_escape(chunk) {
+            break;
+        }
+        out.extend_from_slice(chunk);
+        rest = after;
+    }
+    while let Some((block, after)) = rest.split_first_chunk::<BLOCK>() {
+        if needs_escape(block) {
+            return text.len() - rest.len();
+        }
+        out.extend_from_slice(block);
+        rest = after;
+    }
+    if rest.is_empty() {
+        return text.len();
+    }
+    match text.last_chunk::<BLOCK>() {
+        Some(last) if !needs_escape(last) => {
+            out.truncate(out.len().saturating_sub(BLOCK - rest.len()));
+            out.extend_from_slice(last);
+            text.len()
+        }
+        _ => text.len() - rest.len(),
+    }
+}
+
+/// Return whether any byte of `bytes` is `"`, `\\` or below 0x20.
+#[inline]
+fn needs_escape<const N: usize>(bytes: &[u8; N]) -> bool {
+    // OR-ing every result without an early exit lets LLVM vectorize the loop.
+    let mut found = 0u8;
+    for &byte in bytes {
+        found |= u8::from(byte < 0x20) | u8::from(byte == b'"') | u8::from(byte == b'\\');
+    }
+    found != 0
+}
+
+/// Append `text` with its escapes, without the quotes.
+#[cold]
+#[inline(never)]
+fn write_escaped(out: &mut Vec<u8>, text: &[u8]) {
+    if text.len() < BLOCK {
+        for &byte in text {
+            write_byte(out, byte);
+        }
+        return;
+    }
     let mut rest = text;
     while let Some(at) = find_escape(rest) {
         let (clean, tail) = rest.split_at_checked(at).unwrap_or((rest, &[]));
@@ -121,22 +313,26 @@ pub fn write_str(out: &mut Vec<u8>, text: &[u8]) {
             break;
         };
         rest = tail;
-        let escape = ESCAPES[usize::from(byte)];
-        if escape == b'u' {
-            out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX_DIGITS[usize::from(byte >> 4)],
-                HEX_DIGITS[usize::from(byte & 0x0F)],
-            ]);
-        } else {
-            out.extend_from_slice(&[b'\\', escape]);
-        }
+        write_byte(out, byte);
     }
     out.extend_from_slice(rest);
-    out.push(b'"');
+}
+
+/// Append one byte of a string, escaped when it needs to be.
+#[inline]
+fn write_byte(out: &mut Vec<u8>, byte: u8) {
+    match ESCAPES[usize::from(byte)] {
+        0 => out.push(byte),
+        b'u' => out.extend_from_slice(&[
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX_DIGITS[usize::from(byte >> 4)],
+            HEX_DIGITS[usize::from(byte & 0x0F)],
+        ]),
+        escape => out.extend_from_slice(&[b'\\', escape]),
+    }
 }
 
 /// Find the position of the first byte in `text` that needs escaping.
@@ -374,11 +570,29 @@ const LINEAR_SCAN_DEPTH: usize = 32;
 /// `json.dumps` raises `RecursionError` for nesting that is too deep and
 /// `ValueError` when a container appears inside itself. A container met again
 /// elsewhere (`[x, x]`) is fine because only the open ones are tracked.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct OpenContainers {
     depth: usize,
-    ids: Vec<usize>,
+    /// How many containers are open.
+    open: usize,
+    /// The identities of the outermost open containers. A fixed array, so
+    /// that a document nested less deeply allocates nothing here.
+    shallow: [usize; LINEAR_SCAN_DEPTH],
+    /// The identities of the open containers past the shallow ones, in order.
+    deep: Vec<usize>,
     deep_ids: HashSet<usize>,
+}
+
+impl Default for OpenContainers {
+    fn default() -> Self {
+        Self {
+            depth: 0,
+            open: 0,
+            shallow: [0; LINEAR_SCAN_DEPTH],
+            deep: Vec::new(),
+            deep_ids: HashSet::new(),
+        }
+    }
 }
 
 impl OpenContainers {
@@ -402,26 +616,150 @@ impl OpenContainers {
     /// Record that the non-empty container with identity `id` is being encoded,
     /// or reject it when it is already open.
     pub fn open(&mut self, id: usize) -> Result<(), EncodeError> {
-        let shallow = self.ids.get(..LINEAR_SCAN_DEPTH).unwrap_or(&self.ids);
-        if shallow.contains(&id) || self.deep_ids.contains(&id) {
+        let shallow = self.shallow.get(..self.open).unwrap_or(&self.shallow);
+        if shallow.contains(&id) || (!self.deep.is_empty() && self.deep_ids.contains(&id)) {
             return Err(EncodeError::CircularReference);
         }
-        if self.ids.len() >= LINEAR_SCAN_DEPTH {
-            self.deep_ids.insert(id);
+        match self.shallow.get_mut(self.open) {
+            Some(slot) => *slot = id,
+            None => {
+                self.deep.push(id);
+                self.deep_ids.insert(id);
+            }
         }
-        self.ids.push(id);
+        self.open += 1;
         Ok(())
     }
 
     /// Close the container opened last.
     pub fn close(&mut self) {
-        if self.ids.len() > LINEAR_SCAN_DEPTH {
-            if let Some(id) = self.ids.last() {
-                self.deep_ids.remove(id);
+        self.open = self.open.saturating_sub(1);
+        if self.open >= LINEAR_SCAN_DEPTH {
+            if let Some(id) = self.deep.pop() {
+                self.deep_ids.remove(&id);
             }
         }
-        self.ids.pop();
     }
+}
+
+/// How many sets of two slots a [`KeyCache`] has, a power of two.
+const KEY_SETS: usize = 128;
+
+/// Dict keys written earlier in the output, found by the identity of the key
+/// object.
+///
+/// The records in a list usually share their key objects, because they come
+/// from the same literal or the same class. So a key met again is copied from
+/// the cache, which costs a comparison and a short copy, in place of reading
+/// and escaping the string again. Each key maps to a set of two slots, so that
+/// two keys of a record that map to the same set do not push each other out on
+/// every record. A third key replaces the one of the two inserted first. A slot
+/// stores the text of a short key itself, because the first occurrence of a
+/// key in the output is soon far away and out of the processor's cache, and it
+/// stores where a longer key sits in the output.
+///
+/// An identity is an address, which a new object can take over once the old
+/// one is freed. So the caller must call [`KeyCache::forget_all`] whenever a
+/// cached key may have been freed, and must not truncate the output below a
+/// cached key without doing so.
+#[derive(Debug)]
+pub struct KeyCache {
+    /// The sets of slots, each with the slot inserted last first.
+    sets: [[KeySlot; 2]; KEY_SETS],
+    /// Only slots written in this generation are valid.
+    generation: u32,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct KeySlot {
+    id: usize,
+    generation: u32,
+    len: u32,
+    /// The text of a key of at most [`BLOCK`] bytes, followed by zeros.
+    text: [u8; BLOCK],
+    /// The start of the text of a longer key in the output.
+    start: usize,
+}
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self {
+            sets: [[KeySlot::default(); 2]; KEY_SETS],
+            generation: 1,
+        }
+    }
+}
+
+impl KeyCache {
+    /// Append the text cached for the key with identity `id` to `out` and
+    /// return true, or return false when that key is not cached.
+    #[inline]
+    pub fn copy_cached(&self, id: usize, out: &mut Vec<u8>) -> bool {
+        let Some(set) = self.sets.get(set_index(id)) else {
+            return false;
+        };
+        let Some(slot) = set
+            .iter()
+            .find(|slot| slot.id == id && slot.generation == self.generation)
+        else {
+            return false;
+        };
+        let len = slot.len as usize;
+        if len <= BLOCK {
+            out.extend_from_slice(&slot.text);
+            out.truncate(out.len().saturating_sub(BLOCK - len));
+            return true;
+        }
+        match slot.start.checked_add(len) {
+            Some(end) if end <= out.len() => {
+                out.extend_from_within(slot.start..end);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Remember that `out[start..]` is the text written for the key with
+    /// identity `id`.
+    pub fn insert(&mut self, id: usize, out: &[u8], start: usize) {
+        let Some(key) = out.get(start..) else {
+            return;
+        };
+        let Ok(len) = u32::try_from(key.len()) else {
+            return;
+        };
+        let mut text = [0; BLOCK];
+        if let Some(prefix) = text.get_mut(..key.len()) {
+            prefix.copy_from_slice(key);
+        }
+        if let Some([first, second]) = self.sets.get_mut(set_index(id)) {
+            *second = *first;
+            *first = KeySlot {
+                id,
+                generation: self.generation,
+                len,
+                text,
+                start,
+            };
+        }
+    }
+
+    /// Invalidate every entry, in constant time except once per 2^32 calls.
+    pub fn forget_all(&mut self) {
+        if self.generation == u32::MAX {
+            self.sets = [[KeySlot::default(); 2]; KEY_SETS];
+            self.generation = 0;
+        }
+        self.generation += 1;
+    }
+}
+
+/// Return the set of slots for identity `id`. The multiplication by 2^64
+/// divided by the golden ratio (Fibonacci hashing) moves the address bits that
+/// differ between objects into the top bits, which pick the set.
+fn set_index(id: usize) -> usize {
+    let mixed = (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (mixed >> (64 - KEY_SETS.trailing_zeros())) as usize
 }
 
 #[cfg(test)]
@@ -477,7 +815,9 @@ mod tests {
 
     #[test]
     fn finds_escapes_at_every_offset() {
-        for len in 0..40 {
+        // Lengths past two chunks of four blocks, so that every path of
+        // `copy_clean_prefix` meets an escape at every offset.
+        for len in 0..140 {
             for at in 0..len {
                 for special in [b'"', b'\\', b'\n', 0x00, 0x1f] {
                     let mut text = vec![b'a'; len];
@@ -519,7 +859,7 @@ mod tests {
             0x00, 0x01, 0x1f, 0x20, 0x21, b'"', 0x23, b'[', b'\\', b']', b'a', 0x7f, 0x80, 0xe9,
         ];
         let mut state: u32 = 12345;
-        for len in 0..64 {
+        for len in 0..160 {
             for _ in 0..50 {
                 let text: Vec<u8> = (0..len)
                     .map(|_| {
@@ -528,6 +868,46 @@ mod tests {
                     })
                     .collect();
                 assert_eq!(escaped(&text), reference(&text), "input {text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn quotes_clean_text_of_every_length() {
+        for len in 0..100 {
+            // Neighbouring bytes differ, so a copy to the wrong place shows.
+            let alphabet = b"0123456789abcdefghijklmnopqrstuvwxyz ~!#$%&'()*+,-./:;<=>?@[]^_`{|}";
+            let text: Vec<u8> = (0..len).map(|i| alphabet[i * 7 % alphabet.len()]).collect();
+            let mut out = b"prefix".to_vec();
+            write_str(&mut out, &text);
+            assert_eq!(
+                out,
+                [b"prefix\"", text.as_slice(), b"\""].concat(),
+                "len {len}"
+            );
+        }
+    }
+
+    #[test]
+    fn block_test_matches_escape_table() {
+        for byte in 0u8..=0xFF {
+            for position in 0..4 * BLOCK {
+                let mut chunk = [b'x'; 4 * BLOCK];
+                chunk[position] = byte;
+                let expected = ESCAPES[usize::from(byte)] != 0;
+                assert_eq!(
+                    needs_escape(&chunk),
+                    expected,
+                    "byte {byte:#04x} at {position}"
+                );
+                if let Some(block) = chunk.first_chunk::<BLOCK>() {
+                    let in_block = position < BLOCK && expected;
+                    assert_eq!(
+                        needs_escape(block),
+                        in_block,
+                        "byte {byte:#04x} at {position}"
+                    );
+                }
             }
         }
     }
@@ -717,6 +1097,87 @@ mod tests {
         let split = format!("{}é", "K".repeat(99));
         let message = EncodeError::UnsupportedKey { type_name: split }.to_string();
         assert!(message.ends_with(&format!("not {}\u{FFFD}", "K".repeat(99))));
+    }
+
+    #[test]
+    fn key_cache_copies_a_cached_key() {
+        let mut cache = KeyCache::default();
+        let mut out = b"{\"name\":".to_vec();
+        cache.insert(0x7f00_1230, &out, 1);
+        out.extend_from_slice(b"1,");
+        assert!(cache.copy_cached(0x7f00_1230, &mut out));
+        assert_eq!(out, b"{\"name\":1,\"name\":");
+        assert!(!cache.copy_cached(0x7f00_1240, &mut out));
+    }
+
+    #[test]
+    fn key_cache_copies_keys_of_every_length() {
+        for len in 0..40 {
+            let key: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            let mut out = key.clone();
+            let mut cache = KeyCache::default();
+            cache.insert(16, &out, 0);
+            assert!(cache.copy_cached(16, &mut out), "len {len}");
+            assert_eq!(out, [key.as_slice(), key.as_slice()].concat(), "len {len}");
+        }
+    }
+
+    #[test]
+    fn key_cache_forgets_everything() {
+        let mut cache = KeyCache::default();
+        let mut out = b"\"id\":".to_vec();
+        cache.insert(0x1000, &out, 0);
+        cache.forget_all();
+        assert!(!cache.copy_cached(0x1000, &mut out));
+        assert_eq!(out, b"\"id\":");
+
+        // When the generation wraps around to an old value, the slots of that
+        // value must not match again.
+        let mut cache = KeyCache::default();
+        cache.insert(0x2000, &out, 0);
+        cache.generation = u32::MAX;
+        cache.forget_all();
+        assert_eq!(cache.generation, 1);
+        assert!(!cache.copy_cached(0x2000, &mut out));
+        assert_eq!(out, b"\"id\":");
+    }
+
+    #[test]
+    fn key_cache_rejects_long_key_outside_output() {
+        let mut cache = KeyCache::default();
+        let mut out = vec![b'k'; 40];
+        cache.insert(0x1000, &out, 0);
+        out.truncate(20);
+        assert!(!cache.copy_cached(0x1000, &mut out));
+        assert_eq!(out, vec![b'k'; 20]);
+        // A start past the output stores nothing.
+        cache.insert(0x2000, &out, 30);
+        assert!(!cache.copy_cached(0x2000, &mut out));
+    }
+
+    #[test]
+    fn key_cache_keeps_two_colliding_keys() {
+        let mut cache = KeyCache::default();
+        let mut out = b"\"a\":\"b\":\"c\":".to_vec();
+        let mut colliding = (0..).map(|step| 0x1000 + 16 * step);
+        let first = colliding.next().expect("an address");
+        let mut colliding = colliding.filter(|&id| set_index(id) == set_index(first));
+        let second = colliding.next().expect("some address maps to the same set");
+        let third = colliding
+            .next()
+            .expect("another address maps to the same set");
+        cache.insert(first, out.get(..4).expect("four bytes"), 0);
+        cache.insert(second, out.get(..8).expect("eight bytes"), 4);
+        assert!(cache.copy_cached(first, &mut out));
+        assert!(cache.copy_cached(second, &mut out));
+        assert_eq!(out, b"\"a\":\"b\":\"c\":\"a\":\"b\":");
+
+        // A third key replaces the one inserted first.
+        cache.insert(third, out.get(..12).expect("twelve bytes"), 8);
+        assert!(!cache.copy_cached(first, &mut out));
+        assert!(cache.copy_cached(second, &mut out));
+        assert!(cache.copy_cached(third, &mut out));
+        assert_eq!(out, b"\"a\":\"b\":\"c\":\"a\":\"b\":\"b\":\"c\":");
     }
 
     #[test]
