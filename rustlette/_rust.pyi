@@ -99,6 +99,17 @@ class RouteTable:
         integer string limit raises `ValueError`.
         """
 
+    def lookup_params(
+        self, route_path: str, scope_type: str, method: str | None, /
+    ) -> tuple[int | None, int | None, tuple[str, ...] | None]:
+        """Return `(full, partial, values)`: what `lookup` returns, and the raw parameter values of `full`.
+
+        `values` are the strings that `path_regex.match(route_path).groupdict()`
+        of the full match holds, in the order of its groups, before any
+        convertor runs. It is `None` when there is no full match, and also when
+        `route_path` contains lone surrogates.
+        """
+
     def __len__(self) -> int: ...
 
 @final

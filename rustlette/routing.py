@@ -895,7 +895,7 @@ class _RouteIndex:
         "routes",
         "opaque",
         "searchable",
-        "is_static",
+        "http_params",
         "route_classes",
         "list_version",
         "attribute_version",
@@ -908,10 +908,12 @@ class _RouteIndex:
         entries = [_describe_route(route) for route in self.routes]
         self.table = RouteTable(entries)
         self.opaque = self.table.opaque
-        # By position: whether the route is an HTTP route without path parameters,
-        # whose full match the router can describe without calling `matches()`.
-        self.is_static = tuple(
-            entry is not None and entry[0] == "http" and not entry[1].groupindex for entry in entries
+        # By position: the parameter names of an HTTP route in the order of its
+        # regex groups, which is the order of the values the table returns, or None
+        # for any other route. The router builds the child scope of a full match
+        # on such a route itself, as its `matches()` would.
+        self.http_params = tuple(
+            tuple(entry[1].groupindex) if entry is not None and entry[0] == "http" else None for entry in entries
         )
         # For a single route the ordered scan is one `matches()` call, which costs
         # less than a lookup, even when the lookup saves that call.
@@ -1113,13 +1115,17 @@ class Router:
             self._route_index = index
         return index
 
-    def _lookup(self, index: _RouteIndex, scope: Scope) -> tuple[int | None, int | None] | None:
-        """Look up `(full, partial)` in the route table, or return None when the table cannot decide.
+    def _lookup(
+        self, index: _RouteIndex, scope: Scope
+    ) -> tuple[int | None, int | None, tuple[str, ...] | None] | None:
+        """Look up `(full, partial, values)` in the route table, or return None when the table cannot decide.
 
         It cannot when a value is not a plain `str`, or when the path contains a
         digit run longer than `int()` accepts. Starlette then raises ValueError in
         the first `{name:int}` route that matches the path, even one that would only
         be a partial match, and only the ordered scan does the same.
+
+        `values` are the unconverted parameter values of the full match, if any.
         """
         route_path = get_route_path(scope)
         scope_type = scope["type"]
@@ -1133,7 +1139,7 @@ class Router:
             return None
         if len(route_path) > _INT_DIGITS_CHECK_THRESHOLD and _has_overlong_digit_run(route_path):
             return None
-        return index.table.lookup(route_path, scope_type, method)
+        return index.table.lookup_params(route_path, scope_type, method)
 
     def _match_route(self, scope: Scope) -> tuple[BaseRoute, Scope] | None:
         """Find the route that Starlette's in-order loop would pick, with its child scope.
@@ -1141,7 +1147,8 @@ class Router:
         The table gives the first full and partial matches among the routes it
         describes. Opaque routes declared before the full match are called in order.
         The chosen route's own `matches()` supplies the child scope, except for a full
-        match on a route without path parameters, whose child scope is built here. A
+        match on a plain HTTP route, whose child scope is built here from the
+        parameter values the table captured. A
         route whose result differs from the table's prediction sends the request
         through the plain ordered scan.
         """
@@ -1168,7 +1175,7 @@ class Router:
         if found is None:
             return _scan_routes(index.routes, scope)
 
-        full, partial = found
+        full, partial, values = found
         snapshot = index.routes
         known: _KnownMatches | None = None
         opaque_partial = None
@@ -1187,16 +1194,23 @@ class Router:
                     opaque_partial = (route, child_scope)
 
         if full is not None:
-            if index.is_static[full]:
-                # What `Route.matches()` returns for a path without parameters. The
-                # methods are read again, because a set changed in place does not
-                # reach the table. The route's class has `Route.matches` but need
-                # not subclass `Route`.
-                static_route: Any = snapshot[full]
-                methods = static_route.methods
+            names = index.http_params[full]
+            if names is not None and (values is not None or not names):
+                # What `Route.matches()` returns, without running the regex again.
+                # The attributes are read now, as `matches()` reads them: a
+                # convertor dict or a method set changed in place does not reach
+                # the table. The route's class has `Route.matches` but need not
+                # subclass `Route`.
+                http_route: Any = snapshot[full]
+                path_params = dict(scope.get("path_params", {}))
+                if names and values is not None:
+                    convertors = http_route.param_convertors
+                    for name, value in zip(names, values):
+                        path_params[name] = convertors[name].convert(value)
+                child_scope = {"endpoint": http_route.endpoint, "path_params": path_params}
+                methods = http_route.methods
                 if not methods or scope["method"] in methods:
-                    child_scope = {"endpoint": static_route.endpoint, "path_params": dict(scope.get("path_params", {}))}
-                    return static_route, child_scope
+                    return http_route, child_scope
             chosen, expected = full, _FULL
         elif opaque_partial is not None:
             return opaque_partial
@@ -1228,7 +1242,7 @@ class Router:
         if found is None:
             return _any_route_matches(index.routes, scope)
 
-        full, partial = found
+        full, partial, _ = found
         # The table reports a partial match only when it comes before the full one.
         first = full if partial is None else partial
         routes = index.routes

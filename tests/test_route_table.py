@@ -188,6 +188,25 @@ def _check_paths(data: st.DataObject, table: RouteTable, routes: Sequence[BaseRo
         scope = _scope(path, scope_type, data.draw(st.sampled_from(_REQUEST_METHODS), label="method"))
         assert table.lookup(path, scope_type, scope.get("method")) == _reference(routes, scope, table.opaque)
         assert _table_loop(table, routes, scope) == _reference(routes, scope)
+        full, partial, values = table.lookup_params(path, scope_type, scope.get("method"))
+        assert (full, partial) == table.lookup(path, scope_type, scope.get("method"))
+        assert values == _group_values(routes, full, path)
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= char <= "\udfff" for char in text)
+
+
+def _group_values(routes: Sequence[BaseRoute], full: int | None, path: str) -> tuple[str, ...] | None:
+    """Return the raw values that the regex of route `full` captures in `path`.
+
+    The table gives none for a path with lone surrogates.
+    """
+    if full is None or _has_surrogate(path):
+        return None
+    found = routes[full].path_regex.match(path)  # type: ignore[attr-defined]
+    assert found is not None
+    return tuple(found.groupdict().values())
 
 
 @settings(max_examples=400, deadline=None)

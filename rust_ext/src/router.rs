@@ -52,6 +52,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::Range;
 
 use memchr::{memchr, memrchr};
 
@@ -174,6 +175,9 @@ pub struct RouteTable {
     len: usize,
     /// The indices of the opaque entries, ascending.
     opaque: Vec<usize>,
+    /// The segments of each entry by declaration index, `None` for an opaque one,
+    /// kept to read a winning route's parameter values without another search.
+    patterns: Vec<Option<Box<[Segment]>>>,
 }
 
 impl Default for RouteTable {
@@ -189,6 +193,7 @@ impl RouteTable {
             nodes: vec![Node::default()],
             len: 0,
             opaque: Vec::new(),
+            patterns: Vec::new(),
         }
     }
 
@@ -202,6 +207,7 @@ impl RouteTable {
         let (pattern, kind) = match entry {
             Entry::Opaque => {
                 self.opaque.push(index);
+                self.patterns.push(None);
                 self.len += 1;
                 return Ok(());
             }
@@ -213,13 +219,13 @@ impl RouteTable {
 
         let mut node_id = ROOT;
         let mut tail = None;
-        for segment in segments {
+        for segment in &segments {
             self.lower_min_index(node_id, index);
             node_id = match segment {
-                Segment::Literal(text) => self.literal_child(node_id, text),
-                Segment::Param(matcher) => self.param_child(node_id, matcher),
+                Segment::Literal(text) => self.literal_child(node_id, text.clone()),
+                Segment::Param(matcher) => self.param_child(node_id, matcher.clone()),
                 Segment::Rest { prefix } => {
-                    tail = Some(prefix);
+                    tail = Some(prefix.clone());
                     break;
                 }
             };
@@ -228,6 +234,7 @@ impl RouteTable {
 
         let leaf = self.leaf_mut(node_id, tail);
         leaf.insert(index, kind);
+        self.patterns.push(Some(segments.into_boxed_slice()));
         self.len += 1;
         Ok(())
     }
@@ -264,6 +271,34 @@ impl RouteTable {
             }
         }
         found
+    }
+
+    /// Returns the byte ranges in `path` of the parameter values of entry `index`,
+    /// in pattern order, or `None` when its pattern does not match `path` or the
+    /// entry is opaque.
+    ///
+    /// The values are those of Python's `path_regex.match(path).groupdict()`. When
+    /// `path` ends in `"\n"` and matches both with and without it, the greedy
+    /// regex keeps the `"\n"` in the last value, and so does this.
+    pub fn captures(&self, index: usize, path: &[u8]) -> Option<Vec<Range<usize>>> {
+        let segments = self.patterns.get(index)?.as_deref()?;
+        capture_values(segments, path).or_else(|| {
+            let before_newline = path.strip_suffix(b"\n")?;
+            capture_values(segments, before_newline)
+        })
+    }
+
+    /// Returns whether entry `index` has parameters, so that a caller can skip
+    /// [`RouteTable::captures`] for a route that has no values to give.
+    pub fn has_params(&self, index: usize) -> bool {
+        self.patterns
+            .get(index)
+            .and_then(Option::as_deref)
+            .is_some_and(|segments| {
+                segments
+                    .iter()
+                    .any(|segment| !matches!(segment, Segment::Literal(_)))
+            })
     }
 
     /// Walks every trie branch that matches `path` exactly, lowering `found`.
@@ -373,6 +408,39 @@ const ROOT: usize = 0;
 /// declared before the best full match `full`.
 fn can_improve(min_index: usize, full: Option<usize>) -> bool {
     full.is_none_or(|full| min_index < full)
+}
+
+/// Matches `segments` against the whole of `path` as the trie walk does, returning
+/// the byte range of each parameter value.
+fn capture_values(segments: &[Segment], path: &[u8]) -> Option<Vec<Range<usize>>> {
+    let mut values = Vec::new();
+    // `rest` starts at byte `start` of `path`. `None` means the path ended with
+    // the previous segment.
+    let mut rest = Some(path);
+    let mut start = 0;
+    for segment in segments {
+        let text = rest?;
+        if let Segment::Rest { prefix } = segment {
+            let value = text.strip_prefix(&**prefix)?;
+            if memchr(b'\n', value).is_some() {
+                return None;
+            }
+            values.push(start + prefix.len()..path.len());
+            return Some(values);
+        }
+        let (part, after) = split_segment(text);
+        match segment {
+            Segment::Literal(literal) if literal.as_slice() == part => {}
+            Segment::Param(matcher) if matcher.matches(part) => {
+                values
+                    .push(start + matcher.prefix.len()..start + part.len() - matcher.suffix.len());
+            }
+            _ => return None,
+        }
+        rest = after;
+        start += part.len() + 1;
+    }
+    rest.is_none().then_some(values)
 }
 
 /// Splits off the first segment of `rest`, returning it and what follows its `/`.
@@ -1268,6 +1336,47 @@ mod tests {
         };
         table.insert(entry).expect("deep template is expressible");
         assert_eq!(table.lookup(template.as_bytes(), HTTP_GET).full, Some(0));
+    }
+
+    #[test]
+    fn captures_give_regex_group_values() {
+        let table = build(&[
+            Http("/users/{id:int}/files/{name}.json", GET),
+            Http("/s/{name}", GET),
+            Http("/n/{id:int}", GET),
+            Mount("/m/{key}"),
+            Http("/plain", GET),
+            Opaque,
+        ]);
+        let cases: &[(usize, &str, Option<&[&str]>)] = &[
+            (0, "/users/12/files/a.b.json", Some(&["12", "a.b"])),
+            (0, "/users/12/files/a.b.json\n", Some(&["12", "a.b"])),
+            (0, "/users/x/files/a.json", None),
+            (0, "/users/12/files/a.json/", None),
+            // Greedy `[^/]+` keeps a final "\n" that `$` could also skip.
+            (1, "/s/a\n", Some(&["a\n"])),
+            (1, "/s/\n", Some(&["\n"])),
+            (2, "/n/12\n", Some(&["12"])),
+            (3, "/m/k/", Some(&["k", ""])),
+            (3, "/m/k/a/b\n", Some(&["k", "a/b"])),
+            (3, "/m/k/a\nb", None),
+            (3, "/m/k", None),
+            (4, "/plain", Some(&[])),
+            (5, "/plain", None),
+            (4, "/other", None),
+            (6, "/plain", None),
+        ];
+        for (index, path, expected) in cases {
+            let found = table.captures(*index, path.as_bytes()).map(|ranges| {
+                ranges
+                    .into_iter()
+                    .map(|range| &path[range])
+                    .collect::<Vec<_>>()
+            });
+            assert_eq!(found.as_deref(), *expected, "entry {index}, path {path:?}");
+        }
+        let with_params: Vec<bool> = (0..7).map(|index| table.has_params(index)).collect();
+        assert_eq!(with_params, [true, true, true, true, false, false, false]);
     }
 
     #[test]

@@ -8,6 +8,9 @@ use pyo3::types::{PyBytes, PyFrozenSet, PyList, PySet, PyString, PyTuple};
 
 use crate::router::{self, Entry, Scope};
 
+/// `(full, partial, values)`, as `RouteTable.lookup_params` returns it.
+type LookupWithValues<'py> = (Option<usize>, Option<usize>, Option<Bound<'py, PyTuple>>);
+
 /// An index of a router's routes that finds the first full and the first partial
 /// match for a path in one call, as Starlette's in-order loop would.
 ///
@@ -68,20 +71,30 @@ impl RouteTable {
         method: Option<&Bound<'_, PyString>>,
     ) -> PyResult<(Option<usize>, Option<usize>)> {
         let path = utf8_bytes(route_path)?;
-        let found = match (scope_type, method) {
-            ("http", Some(method)) => {
-                let method = utf8_bytes(method)?;
-                self.table.lookup(&path, Scope::Http { method: &method })
-            }
-            ("http", None) => {
-                return Err(PyValueError::new_err(
-                    "method is required when scope_type is 'http'",
-                ))
-            }
-            ("websocket", _) => self.table.lookup(&path, Scope::WebSocket),
-            _ => router::Lookup::default(),
-        };
+        let found = self.search(&path, scope_type, method)?;
         Ok((found.full, found.partial))
+    }
+
+    /// Return `(full, partial, values)`: what `lookup` returns, with the raw
+    /// parameter values of the full match in the order of its regex groups, as
+    /// `path_regex.match(route_path).groupdict().values()` gives them.
+    ///
+    /// `values` is `None` when there is no full match, and also when `route_path`
+    /// holds lone surrogates, which the values could not be sliced from.
+    #[pyo3(signature = (route_path, scope_type, method, /))]
+    fn lookup_params<'py>(
+        &self,
+        route_path: &Bound<'py, PyString>,
+        scope_type: &str,
+        method: Option<&Bound<'py, PyString>>,
+    ) -> PyResult<LookupWithValues<'py>> {
+        let path = utf8_bytes(route_path)?;
+        let found = self.search(&path, scope_type, method)?;
+        let values = match (found.full, &path) {
+            (Some(full), Cow::Borrowed(text)) => self.values(route_path.py(), full, text)?,
+            _ => None,
+        };
+        Ok((found.full, found.partial, values))
     }
 
     fn __len__(&self) -> usize {
@@ -94,6 +107,58 @@ impl RouteTable {
             self.table.len(),
             self.table.opaque().len()
         )
+    }
+}
+
+impl RouteTable {
+    /// Returns the parameter values of entry `index` in `path` as `str` objects.
+    fn values<'py>(
+        &self,
+        py: Python<'py>,
+        index: usize,
+        path: &[u8],
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        if !self.table.has_params(index) {
+            return Ok(Some(PyTuple::empty(py)));
+        }
+        let Some(ranges) = self.table.captures(index, path) else {
+            return Ok(None);
+        };
+        let mut values = Vec::with_capacity(ranges.len());
+        for range in ranges {
+            // Every range starts and ends next to a `/`, literal text or an end
+            // of the path, so it never splits a character. `None` if it did.
+            let Some(value) = path
+                .get(range)
+                .and_then(|value| std::str::from_utf8(value).ok())
+            else {
+                return Ok(None);
+            };
+            values.push(PyString::new(py, value));
+        }
+        PyTuple::new(py, values).map(Some)
+    }
+
+    /// Runs one lookup for a path already converted with [`utf8_bytes`].
+    fn search(
+        &self,
+        path: &[u8],
+        scope_type: &str,
+        method: Option<&Bound<'_, PyString>>,
+    ) -> PyResult<router::Lookup> {
+        Ok(match (scope_type, method) {
+            ("http", Some(method)) => {
+                let method = utf8_bytes(method)?;
+                self.table.lookup(path, Scope::Http { method: &method })
+            }
+            ("http", None) => {
+                return Err(PyValueError::new_err(
+                    "method is required when scope_type is 'http'",
+                ))
+            }
+            ("websocket", _) => self.table.lookup(path, Scope::WebSocket),
+            _ => router::Lookup::default(),
+        })
     }
 }
 
