@@ -429,7 +429,7 @@ def test_patching_matches_on_the_class(differential: Differential) -> None:
 
 
 def test_route_index_asks_only_chosen_route(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Not differential: Starlette asks every route before the one it picks.
+    # Not differential: Starlette calls matches() on every route before the one it picks.
     from rustlette._utils import get_route_path as original
     from rustlette.applications import Starlette
     from rustlette.testclient import TestClient

@@ -16,7 +16,7 @@
 //!
 //! The input is UTF-8, or the surrogate-preserving form of it that Python's
 //! `str.encode("utf-8", "surrogatepass")` produces, and so is every name and value
-//! returned. Parsing cannot fail.
+//! returned. The parser returns no error, because every input has a result.
 
 use std::borrow::Cow;
 

@@ -21,7 +21,7 @@
 //! Lowercasing is Unicode lowercasing, as Python's `str.lower()` does it. The input is
 //! UTF-8, or the surrogate-preserving form of it that Python's
 //! `str.encode("utf-8", "surrogatepass")` produces, and so is every piece of the
-//! result. Parsing cannot fail.
+//! result. The parser returns no error, because every input has a result.
 
 use memchr::{memchr, memmem, memrchr};
 

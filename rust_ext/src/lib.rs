@@ -1,7 +1,7 @@
 //! The compiled half of rustlette: hot paths of a Starlette-compatible framework.
 //!
 //! Each top-level module is a plain-Rust core that `cargo test` covers without
-//! Python; [`py`] holds the thin PyO3 wrappers. Python code imports
+//! Python; [`py`] contains the thin PyO3 wrappers. Python code imports
 //! `rustlette._rust`; users import `rustlette.*` and never this module directly.
 
 pub mod cookies;

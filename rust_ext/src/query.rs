@@ -7,9 +7,9 @@
 //! - pairs are split on `&` only, and empty pairs are dropped;
 //! - a pair is split at its first `=`; a pair without `=` gets an empty value;
 //! - `+` becomes a space before any percent-decoding, so `%2B` stays a `+`;
-//! - every maximal run of ASCII characters is percent-decoded (`%` and exactly two
-//!   hex digits; anything else keeps its `%`) and the bytes are decoded as UTF-8,
-//!   each invalid sequence becoming U+FFFD;
+//! - every maximal run of ASCII characters is percent-decoded, and the bytes are
+//!   decoded as UTF-8 with each invalid sequence becoming U+FFFD. An escape is `%`
+//!   and exactly two hex digits, and any other `%` is kept;
 //! - characters outside ASCII are copied unchanged. From a byte string decoded as
 //!   Latin-1, that means a raw byte `0xE9` becomes `é` (U+00E9), not part of a
 //!   UTF-8 sequence, while `%C3%A9` becomes `é` through UTF-8.
@@ -20,7 +20,7 @@
 use memchr::{memchr, memchr2};
 use percent_encoding::percent_decode;
 
-/// How the bytes of a query string map to characters outside ASCII.
+/// The character set that query-string bytes outside ASCII are read in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Encoding {
     /// Raw bytes from the ASGI scope: each byte is one Latin-1 character.
@@ -80,7 +80,7 @@ pub fn decode_component(component: &[u8], encoding: Encoding, scratch: &mut Vec<
 /// Append an ASCII run with `+` as space and percent-escapes decoded as UTF-8.
 fn push_ascii_run(run: &[u8], out: &mut String, scratch: &mut Vec<u8>) {
     if memchr2(b'%', b'+', run).is_none() {
-        // Plain ASCII is valid UTF-8 as it stands.
+        // Plain ASCII is already valid UTF-8.
         out.push_str(&String::from_utf8_lossy(run));
         return;
     }

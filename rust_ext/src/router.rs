@@ -29,7 +29,7 @@
 //! the most specific one, so it finds every route whose regex matches. Each node
 //! stores the smallest declaration index below it, and the walk skips a subtree
 //! whose smallest index is not below the best full match found so far, because
-//! nothing in it can come earlier. The answer is the minimum index over all
+//! nothing in it can come earlier. The result is the minimum index over all
 //! matching routes, which is the route Starlette's first-to-last loop stops at.
 //! So `/users/{name}` declared before `/users/me` wins for `/users/me`, and
 //! `/{slug}` after `/{id:int}` still gets `/abc`.

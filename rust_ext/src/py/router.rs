@@ -80,7 +80,7 @@ impl RouteTable {
     /// `path_regex.match(route_path).groupdict().values()` gives them.
     ///
     /// `values` is `None` when there is no full match, and also when `route_path`
-    /// holds lone surrogates, which the values could not be sliced from.
+    /// contains lone surrogates, which the values could not be sliced from.
     #[pyo3(signature = (route_path, scope_type, method, /))]
     fn lookup_params<'py>(
         &self,
